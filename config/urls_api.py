@@ -1,0 +1,44 @@
+"""Everything under /api/v1/ (../shared/API.md)."""
+
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from tenancy import apis as tenancy_apis
+
+urlpatterns = [
+    path("auth/token/", tenancy_apis.AuthTokenApi.as_view(), name="api-auth-token"),
+    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("me/", tenancy_apis.MeApi.as_view(), name="api-me"),
+    path(
+        "organizations/",
+        tenancy_apis.OrganizationListCreateApi.as_view(),
+        name="api-organization-list",
+    ),
+    path(
+        "organizations/<int:organization_id>/",
+        tenancy_apis.OrganizationDetailApi.as_view(),
+        name="api-organization-detail",
+    ),
+    path(
+        "organizations/<int:organization_id>/members/",
+        tenancy_apis.OrganizationMemberListCreateApi.as_view(),
+        name="api-organization-members",
+    ),
+    path("projects/", tenancy_apis.ProjectListCreateApi.as_view(), name="api-project-list"),
+    path(
+        "projects/<int:project_id>/",
+        tenancy_apis.ProjectDetailApi.as_view(),
+        name="api-project-detail",
+    ),
+    path(
+        "projects/<int:project_id>/workforce/",
+        tenancy_apis.ProjectWorkforceApi.as_view(),
+        name="api-project-workforce",
+    ),
+    path(
+        "projects/<int:project_id>/workforce/<int:assignment_id>/",
+        tenancy_apis.ProjectWorkforceDetailApi.as_view(),
+        name="api-project-workforce-detail",
+    ),
+]

@@ -1,0 +1,373 @@
+"""The tenancy part of the public API (see ../shared/API.md): auth, organizations, members,
+projects and workforce. Views parse, call one service or selector, and render."""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.http import Http404
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.views import ObtainAuthToken
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import selectors, services
+from .models import (
+    ConsensusMethod,
+    Organization,
+    OrganizationKind,
+    Project,
+    Role,
+    TaskType,
+    WorkforceRole,
+)
+
+
+def exception_handler(exc, context):
+    """DRF's handler, plus service ValidationErrors as 400 {field: [reason]}, and one body for
+    every 404 so that "missing" and "another tenant's" look the same."""
+    if isinstance(exc, DjangoValidationError):
+        detail = (
+            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
+        )
+        exc = exceptions.ValidationError(detail)
+    elif isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    return drf_exception_handler(exc, context)
+
+
+class TenantApi(APIView):
+    """Base of every authenticated endpoint: the caller is resolved once, reads go through
+    scoped selectors, and `deny()` is the single way to say 403."""
+
+    permission_classes = [IsAuthenticated]
+
+    @staticmethod
+    def deny(message: str = "You may see this but not change it."):
+        raise exceptions.PermissionDenied(message)
+
+
+class ProjectApi(TenantApi):
+    """Base of every endpoint under projects/{project_id}/: the project is resolved once,
+    through the caller's scope, before the handler runs (404 when it is not theirs)."""
+
+    project: Project
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.project = selectors.access_project(user=request.user, project_id=kwargs["project_id"])
+
+
+class OrganizationApi(TenantApi):
+    organization: Organization
+
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        self.organization = selectors.access_organization(
+            user=request.user, organization_id=kwargs["organization_id"]
+        )
+
+
+# --- serializers (output) -----------------------------------------------------------------
+
+
+class OrganizationOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Organization
+        fields = ["id", "name", "slug", "kind", "created_at"]
+
+
+class MemberOutput(serializers.Serializer):
+    id = serializers.IntegerField(source="user.id")
+    username = serializers.CharField(source="user.username")
+    email = serializers.CharField(source="user.email")
+    role = serializers.CharField()
+    organization = serializers.IntegerField(source="organization_id")
+
+
+class ProjectOutput(serializers.ModelSerializer):
+    items = serializers.SerializerMethodField()
+    completed = serializers.SerializerMethodField()
+    in_review = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Project
+        fields = [
+            "id",
+            "organization",
+            "name",
+            "task_type",
+            "labels",
+            "instructions",
+            "overlap",
+            "max_overlap",
+            "gold_rate",
+            "consensus",
+            "min_agreement",
+            "prelabels",
+            "created_at",
+            "updated_at",
+            "items",
+            "completed",
+            "in_review",
+        ]
+
+    def _count(self, project: Project, key: str) -> int:
+        counts = self.context.get("counts") or selectors.project_counts(project_ids=[project.pk])
+        return counts[project.pk][key]
+
+    def get_items(self, project) -> int:
+        return self._count(project, "items")
+
+    def get_completed(self, project) -> int:
+        return self._count(project, "completed")
+
+    def get_in_review(self, project) -> int:
+        return self._count(project, "in_review")
+
+
+def project_payload(projects: list[Project]) -> list[dict]:
+    counts = selectors.project_counts(project_ids=[p.pk for p in projects])
+    return ProjectOutput(projects, many=True, context={"counts": counts}).data
+
+
+class AssignmentOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    project = serializers.IntegerField(source="project_id")
+    user = serializers.IntegerField(source="user_id")
+    username = serializers.CharField(source="user.username")
+    role = serializers.CharField()
+    created_at = serializers.DateTimeField()
+
+
+# --- auth ---------------------------------------------------------------------------------
+
+
+class AuthTokenApi(ObtainAuthToken):
+    """POST {username, password} -> {token}."""
+
+    @extend_schema(
+        request=inline_serializer(
+            "TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}
+        ),
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+    )
+    def post(self, request, *args, **kwargs):
+        return super().post(request, *args, **kwargs)
+
+
+class MeApi(TenantApi):
+    @extend_schema(
+        responses=inline_serializer(
+            "Me",
+            {
+                "id": serializers.IntegerField(),
+                "username": serializers.CharField(),
+                "role": serializers.CharField(allow_null=True),
+                "organization": OrganizationOutput(allow_null=True),
+            },
+        )
+    )
+    def get(self, request):
+        membership = selectors.user_membership(request.user)
+        organization = membership.organization if membership else None
+        if organization is None and selectors.user_is_operator(request.user):
+            organization = selectors.vendor_organization()
+        return Response(
+            {
+                "id": request.user.pk,
+                "username": request.user.get_username(),
+                "role": selectors.user_role(request.user),
+                "organization": OrganizationOutput(organization).data if organization else None,
+            }
+        )
+
+
+# --- organizations ------------------------------------------------------------------------
+
+
+class OrganizationInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    kind = serializers.ChoiceField(choices=[OrganizationKind.CLIENT.value])
+
+
+class MemberInput(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, trim_whitespace=False)
+    email = serializers.EmailField(required=False, allow_blank=True)
+    role = serializers.ChoiceField(choices=Role.choices)
+
+
+class OrganizationListCreateApi(TenantApi):
+    @extend_schema(responses=OrganizationOutput(many=True))
+    def get(self, request):
+        organizations = selectors.organization_list_for(user=request.user)
+        return Response(OrganizationOutput(organizations, many=True).data)
+
+    @extend_schema(request=OrganizationInput, responses={201: OrganizationOutput})
+    def post(self, request):
+        if not selectors.user_is_operator(request.user):
+            self.deny("Only operators create organizations.")
+        data = _valid(OrganizationInput, request)
+        organization = services.organization_create(name=data["name"], kind=data["kind"])
+        return Response(OrganizationOutput(organization).data, status=status.HTTP_201_CREATED)
+
+
+class OrganizationDetailApi(OrganizationApi):
+    @extend_schema(responses=OrganizationOutput)
+    def get(self, request, organization_id):
+        return Response(OrganizationOutput(self.organization).data)
+
+
+class OrganizationMemberListCreateApi(OrganizationApi):
+    def _check_may_manage(self, request):
+        if not selectors.user_may_manage_organization(
+            user=request.user, organization=self.organization
+        ):
+            self.deny("Only operators and this organization's admins manage its members.")
+
+    @extend_schema(responses=MemberOutput(many=True))
+    def get(self, request, organization_id):
+        self._check_may_manage(request)
+        return Response(
+            MemberOutput(selectors.member_list(organization=self.organization), many=True).data
+        )
+
+    @extend_schema(request=MemberInput, responses={201: MemberOutput})
+    def post(self, request, organization_id):
+        self._check_may_manage(request)
+        data = _valid(MemberInput, request)
+        if data["role"] == Role.OPERATOR and not selectors.user_is_operator(request.user):
+            self.deny("Only operators create operators.")
+        membership = services.member_create(organization=self.organization, **data)
+        return Response(MemberOutput(membership).data, status=status.HTTP_201_CREATED)
+
+
+# --- projects -----------------------------------------------------------------------------
+
+
+class ProjectInput(serializers.Serializer):
+    name = serializers.CharField(max_length=200)
+    task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.CLASSIFICATION)
+    labels = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False)
+    instructions = serializers.CharField(required=False, allow_blank=True, default="")
+    overlap = serializers.IntegerField(min_value=1, max_value=25, default=3)
+    max_overlap = serializers.IntegerField(min_value=1, max_value=25, required=False)
+    gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
+    consensus = serializers.ChoiceField(
+        choices=ConsensusMethod.choices, default=ConsensusMethod.MAJORITY
+    )
+    min_agreement = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
+    prelabels = serializers.BooleanField(default=False)
+
+
+class ProjectCreateInput(ProjectInput):
+    organization = serializers.IntegerField()
+
+
+class ProjectUpdateInput(ProjectInput):
+    """A partial update: every field optional, none defaulted."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, partial=True, **kwargs)
+
+
+class WorkforceInput(serializers.Serializer):
+    user = serializers.IntegerField()
+    role = serializers.ChoiceField(choices=WorkforceRole.choices)
+
+
+class ProjectListCreateApi(TenantApi):
+    @extend_schema(responses=ProjectOutput(many=True))
+    def get(self, request):
+        projects = selectors.project_list_for(user=request.user).order_by("organization_id", "name")
+        organization = request.query_params.get("organization")
+        if organization:
+            if not organization.isdigit():
+                raise exceptions.ValidationError({"organization": ["Give an organization id."]})
+            projects = projects.filter(organization_id=int(organization))
+        return Response(project_payload(list(projects)))
+
+    @extend_schema(request=ProjectCreateInput, responses={201: ProjectOutput})
+    def post(self, request):
+        data = _valid(ProjectCreateInput, request)
+        organization = (
+            selectors.organization_list_for(user=request.user)
+            .filter(pk=data.pop("organization"))
+            .first()
+        )
+        if organization is None:
+            raise exceptions.ValidationError({"organization": ["No such organization."]})
+        if not selectors.user_may_create_project_in(user=request.user, organization=organization):
+            self.deny("Only operators and the client's admins create its projects.")
+        project = services.project_create(
+            organization=organization, created_by=request.user, **data
+        )
+        return Response(project_payload([project])[0], status=status.HTTP_201_CREATED)
+
+
+class ProjectDetailApi(ProjectApi):
+    @extend_schema(responses=ProjectOutput)
+    def get(self, request, project_id):
+        return Response(project_payload([self.project])[0])
+
+    @extend_schema(request=ProjectUpdateInput, responses=ProjectOutput)
+    def patch(self, request, project_id):
+        if not selectors.user_may_change_project(user=request.user, project=self.project):
+            self.deny("Only operators and the client's admins change a project.")
+        data = _valid(ProjectUpdateInput, request)
+        if "task_type" in data and data["task_type"] != self.project.task_type:
+            raise exceptions.ValidationError(
+                {"task_type": ["The task type is fixed once a project exists."]}
+            )
+        data.pop("task_type", None)
+        project = services.project_update(project=self.project, **data)
+        return Response(project_payload([project])[0])
+
+
+class ProjectWorkforceApi(ProjectApi):
+    @extend_schema(responses=AssignmentOutput(many=True))
+    def get(self, request, project_id):
+        if selectors.user_role(request.user) == Role.ANNOTATOR:
+            self.deny("Annotators do not see the project's workforce.")
+        workforce = selectors.project_workforce(project=self.project)
+        return Response(AssignmentOutput(workforce, many=True).data)
+
+    @extend_schema(request=WorkforceInput, responses={201: AssignmentOutput, 200: AssignmentOutput})
+    def post(self, request, project_id):
+        if not selectors.user_is_operator(request.user):
+            self.deny("Only operators assign the workforce.")
+        data = _valid(WorkforceInput, request)
+        user = selectors.workforce_user(user_id=data["user"])
+        if user is None:
+            raise exceptions.ValidationError(
+                {"user": ["No such person in the vendor's workforce."]}
+            )
+        assignment, created = services.workforce_assign(
+            project=self.project, user=user, role=data["role"], assigned_by=request.user
+        )
+        return Response(
+            AssignmentOutput(assignment).data,
+            status=status.HTTP_201_CREATED if created else status.HTTP_200_OK,
+        )
+
+
+class ProjectWorkforceDetailApi(ProjectApi):
+    @extend_schema(responses={204: None})
+    def delete(self, request, project_id, assignment_id):
+        assignment = selectors.access_assignment(project=self.project, assignment_id=assignment_id)
+        if not selectors.user_is_operator(request.user):
+            self.deny("Only operators assign the workforce.")
+        services.workforce_unassign(assignment=assignment)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+def _valid(serializer_class, request) -> dict:
+    serializer = serializer_class(data=request.data)
+    serializer.is_valid(raise_exception=True)
+    return dict(serializer.validated_data)

@@ -1,0 +1,190 @@
+"""Organizations (tenants), memberships with roles, client projects and workforce assignment."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from guardian.models import UserObjectPermissionBase
+
+
+class OrganizationKind(models.TextChoices):
+    CLIENT = "client", "Client"
+    VENDOR = "vendor", "Vendor"
+
+
+class Role(models.TextChoices):
+    OPERATOR = "operator", "Operator"
+    QA_LEAD = "qa_lead", "QA lead"
+    ANNOTATOR = "annotator", "Annotator"
+    CLIENT_ADMIN = "client_admin", "Client admin"
+    CLIENT_VIEWER = "client_viewer", "Client viewer"
+
+
+VENDOR_ROLES = frozenset({Role.OPERATOR, Role.QA_LEAD, Role.ANNOTATOR})
+CLIENT_ROLES = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_VIEWER})
+ROLES_BY_KIND = {OrganizationKind.VENDOR: VENDOR_ROLES, OrganizationKind.CLIENT: CLIENT_ROLES}
+
+
+class Organization(models.Model):
+    name = models.CharField(max_length=200, unique=True)
+    slug = models.SlugField(max_length=80, unique=True)
+    kind = models.CharField(max_length=16, choices=OrganizationKind.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["kind", "name"]
+        constraints = [
+            # Exactly one BPO runs an installation: at most one vendor row, made by a migration.
+            models.UniqueConstraint(
+                fields=["kind"], condition=Q(kind="vendor"), name="one_vendor_organization"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_vendor(self) -> bool:
+        return self.kind == OrganizationKind.VENDOR
+
+
+class Membership(models.Model):
+    """A user's place: one organization, one role. A superuser without one is an operator."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="membership"
+    )
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="memberships"
+    )
+    role = models.CharField(max_length=16, choices=Role.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["organization", "role"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.role} @ {self.organization})"
+
+
+class TaskType(models.TextChoices):
+    CLASSIFICATION = "classification", "Classification (one label)"
+    MULTILABEL = "multilabel", "Multi-label (any subset)"
+
+
+class ConsensusMethod(models.TextChoices):
+    MAJORITY = "majority", "Majority vote"
+    DAWID_SKENE = "dawid_skene", "Dawid-Skene"
+
+
+class Project(models.Model):
+    """A client's labeling project with its label set and QA policy."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="projects"
+    )
+    name = models.CharField(max_length=200)
+    task_type = models.CharField(
+        max_length=16, choices=TaskType.choices, default=TaskType.CLASSIFICATION
+    )
+    labels = models.JSONField(help_text="The label set: a list of distinct strings.")
+    instructions = models.TextField(blank=True, default="")
+    overlap = models.PositiveSmallIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(25)],
+        help_text="How many annotators label each item (k).",
+    )
+    max_overlap = models.PositiveSmallIntegerField(
+        default=5,
+        validators=[MinValueValidator(1), MaxValueValidator(25)],
+        help_text="Adaptive overlap: at most this many annotators on a doubtful item.",
+    )
+    gold_rate = models.FloatField(
+        default=0.0, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)]
+    )
+    consensus = models.CharField(
+        max_length=16, choices=ConsensusMethod.choices, default=ConsensusMethod.MAJORITY
+    )
+    min_agreement = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Items whose consensus confidence is below this go to review.",
+    )
+    prelabels = models.BooleanField(default=False, help_text="Show AI pre-labels to annotators.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["organization_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["organization", "name"], name="project_name_per_org"),
+            models.CheckConstraint(condition=Q(overlap__gte=1), name="project_overlap_positive"),
+            models.CheckConstraint(
+                condition=Q(max_overlap__gte=models.F("overlap")),
+                name="project_max_overlap_not_below_overlap",
+            ),
+            models.CheckConstraint(
+                condition=Q(gold_rate__gte=0) & Q(gold_rate__lte=1), name="project_gold_rate_0_1"
+            ),
+            models.CheckConstraint(
+                condition=Q(min_agreement__gte=0) & Q(min_agreement__lte=1),
+                name="project_min_agreement_0_1",
+            ),
+        ]
+        permissions = [
+            ("annotate_project", "May label the project's items"),
+            ("review_project", "May review, adjudicate and audit the project"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ProjectUserObjectPermission(UserObjectPermissionBase):
+    """guardian's per-project permission rows, with a real foreign key (joins, cascades)."""
+
+    content_object = models.ForeignKey(Project, on_delete=models.CASCADE)
+
+
+class WorkforceRole(models.TextChoices):
+    ANNOTATOR = "annotator", "Annotator"
+    QA_LEAD = "qa_lead", "QA lead"
+
+
+# Which guardian permission each workforce role carries on its project.
+WORKFORCE_PERMISSION = {
+    WorkforceRole.ANNOTATOR: "annotate_project",
+    WorkforceRole.QA_LEAD: "review_project",
+}
+
+
+class ProjectAssignment(models.Model):
+    """A vendor person assigned to a client project; the guardian permission follows it."""
+
+    organization = models.ForeignKey(
+        Organization, on_delete=models.CASCADE, related_name="+", help_text="The project's client."
+    )
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="assignments")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments"
+    )
+    role = models.CharField(max_length=16, choices=WorkforceRole.choices)
+    assigned_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["project_id", "role", "user_id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "user", "role"], name="assignment_once_per_role"
+            ),
+        ]
+        indexes = [models.Index(fields=["organization", "project"])]
+
+    def __str__(self) -> str:
+        return f"{self.user} as {self.role} on {self.project}"

@@ -1,0 +1,106 @@
+"""Pages: the home page of each role, a project page, the operators' status page."""
+
+import logging
+import time
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.shortcuts import render
+
+from . import selectors
+from .models import Role
+from .tasks import worker_ping
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+def home(request):
+    role = selectors.user_role(request.user)
+    membership = selectors.user_membership(request.user)
+    context = {"role": role}
+    if role == Role.OPERATOR:
+        clients = list(selectors.client_overview())
+        project_ids = [p.pk for c in clients for p in c.projects.all()]
+        context.update(
+            clients=clients,
+            counts=selectors.project_counts(project_ids=project_ids),
+            vendor=selectors.vendor_organization(),
+            workforce=selectors.workforce_list(organization=selectors.vendor_organization()),
+        )
+        template = "tenancy/home_operator.html"
+    elif role in (Role.CLIENT_ADMIN, Role.CLIENT_VIEWER):
+        projects = list(selectors.project_list_for(user=request.user).order_by("name"))
+        context.update(
+            organization=membership.organization,
+            projects=projects,
+            counts=selectors.project_counts(project_ids=[p.pk for p in projects]),
+        )
+        template = "tenancy/home_client.html"
+    elif role in (Role.QA_LEAD, Role.ANNOTATOR):
+        assignments = list(
+            request.user.assignments.select_related("project__organization").order_by(
+                "project__organization__name", "project__name"
+            )
+        )
+        context.update(
+            assignments=assignments,
+            counts=selectors.project_counts(project_ids=[a.project_id for a in assignments]),
+        )
+        template = "tenancy/home_workforce.html"
+    else:
+        template = "tenancy/home_nobody.html"
+    return render(request, template, context)
+
+
+@login_required
+def project_detail(request, project_id: int):
+    project = selectors.access_project(user=request.user, project_id=project_id)
+    context = {
+        "project": project,
+        "counts": selectors.project_counts(project_ids=[project.pk])[project.pk],
+        "workforce": selectors.project_workforce(project=project),
+        "may_change": selectors.user_may_change_project(user=request.user, project=project),
+    }
+    return render(request, "tenancy/project_detail.html", context)
+
+
+# How long the status page waits for a worker before it says none answered.
+PING_TIMEOUT_SECONDS = 5
+
+
+@login_required
+def system_status(request):
+    if not selectors.user_is_operator(request.user):
+        raise PermissionDenied
+    started = time.monotonic()
+    try:
+        worker = worker_ping.delay().get(timeout=PING_TIMEOUT_SECONDS)
+        worker_error = None
+    except Exception as exc:  # any failure here is what the page is for: show it
+        logger.warning("worker_ping_failed", extra={"error": repr(exc)})
+        worker, worker_error = None, f"{type(exc).__name__}: {exc}"
+    context = {
+        "database": {
+            "vendor": connection.vendor,
+            "name": connection.settings_dict["NAME"],
+        },
+        "broker": _without_credentials(settings.CELERY_BROKER_URL),
+        "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        "worker": worker,
+        "worker_error": worker_error,
+        "round_trip_ms": round((time.monotonic() - started) * 1000, 1),
+        "debug": settings.DEBUG,
+    }
+    return render(request, "tenancy/system_status.html", context)
+
+
+def _without_credentials(url: str) -> str | None:
+    if not url:
+        return None
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"

@@ -1,0 +1,150 @@
+"""Shared fixtures: a two-tenant world with one person of each role, and API clients."""
+
+import os
+from dataclasses import dataclass, field
+
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from config import celery_app
+from tenancy import services
+from tenancy.models import Organization, OrganizationKind, Project, ProjectAssignment, Role
+
+from .factories import PASSWORD, ItemFactory, OrganizationFactory
+
+ROLES = [
+    r.value
+    for r in (Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER, Role.QA_LEAD, Role.ANNOTATOR)
+]
+
+
+def pytest_configure(config):
+    # Hashing dominates user creation; the tests do not measure password strength.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def eager_celery_unless_integration(request):
+    """Unit tests run tasks in process; integration tests talk to the real worker."""
+    if request.node.get_closest_marker("integration"):
+        yield
+        return
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@dataclass
+class Side:
+    """One tenant's objects: the client org, its project, and an assignment on it."""
+
+    organization: Organization
+    project: Project
+    assignment: ProjectAssignment
+    users: dict = field(default_factory=dict)
+
+
+@dataclass
+class World:
+    vendor: Organization
+    users: dict  # role -> user of side A (vendor roles are assigned to A's project only)
+    a: Side
+    b: Side
+    spare_annotator: object  # a vendor annotator assigned nowhere
+
+    def own_kwargs(self, role: str) -> dict:
+        organization = (
+            self.vendor if role in (Role.QA_LEAD, Role.ANNOTATOR) else self.a.organization
+        )
+        return {
+            "organization_id": organization.pk,
+            "project_id": self.a.project.pk,
+            "assignment_id": self.a.assignment.pk,
+        }
+
+    def other_kwargs(self) -> dict:
+        return {
+            "organization_id": self.b.organization.pk,
+            "project_id": self.b.project.pk,
+            "assignment_id": self.b.assignment.pk,
+        }
+
+
+def _member(organization, role, username):
+    # Through the service, as in production: an operator becomes staff and superuser there.
+    return services.member_create(
+        organization=organization, username=username, password=PASSWORD, role=role
+    ).user
+
+
+@pytest.fixture
+def world(db) -> World:
+    # Transactional tests flush the database, the vendor row of the data migration with it.
+    vendor, _ = Organization.objects.get_or_create(
+        kind=OrganizationKind.VENDOR, defaults={"name": "Vendor", "slug": "vendor"}
+    )
+    org_a = OrganizationFactory(name="Alpha Retail", slug="alpha-retail")
+    org_b = OrganizationFactory(name="Bravo Health", slug="bravo-health")
+    users = {
+        Role.OPERATOR.value: _member(vendor, Role.OPERATOR, "op"),
+        Role.QA_LEAD.value: _member(vendor, Role.QA_LEAD, "qa"),
+        Role.ANNOTATOR.value: _member(vendor, Role.ANNOTATOR, "ann"),
+        Role.CLIENT_ADMIN.value: _member(org_a, Role.CLIENT_ADMIN, "alpha.admin"),
+        Role.CLIENT_VIEWER.value: _member(org_a, Role.CLIENT_VIEWER, "alpha.viewer"),
+    }
+    b_users = {
+        Role.CLIENT_ADMIN.value: _member(org_b, Role.CLIENT_ADMIN, "bravo.admin"),
+        Role.CLIENT_VIEWER.value: _member(org_b, Role.CLIENT_VIEWER, "bravo.viewer"),
+    }
+    b_annotator = _member(vendor, Role.ANNOTATOR, "ann.bravo")
+    spare = _member(vendor, Role.ANNOTATOR, "ann.spare")
+    project_a = services.project_create(
+        organization=org_a, name="Alpha sentiment", labels=["positive", "negative"]
+    )
+    project_b = services.project_create(
+        organization=org_b, name="Bravo triage", labels=["urgent", "routine"]
+    )
+    assignment_a, _ = services.workforce_assign(
+        project=project_a, user=users[Role.ANNOTATOR], role="annotator"
+    )
+    services.workforce_assign(project=project_a, user=users[Role.QA_LEAD], role="qa_lead")
+    assignment_b, _ = services.workforce_assign(
+        project=project_b, user=b_annotator, role="annotator"
+    )
+    ItemFactory.create_batch(3, dataset__project=project_a)
+    ItemFactory.create_batch(2, dataset__project=project_b)
+    return World(
+        vendor=vendor,
+        users=users,
+        a=Side(org_a, project_a, assignment_a, users),
+        b=Side(org_b, project_b, assignment_b, {**b_users, Role.ANNOTATOR.value: b_annotator}),
+        spare_annotator=spare,
+    )
+
+
+@pytest.fixture
+def api():
+    """An API client; `api.as_user(user)` authenticates it with that user's token."""
+    client = APIClient()
+
+    def as_user(user):
+        from rest_framework.authtoken.models import Token
+
+        token, _ = Token.objects.get_or_create(user=user)
+        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        return client
+
+    client.as_user = as_user
+    return client
+
+
+def require_service(env_var: str, what: str) -> None:
+    """Integration and browser tests skip only where the suite was not started by
+    platform/test.sh; when it was (the variable is set) a missing service fails them."""
+    if not os.environ.get(env_var):
+        pytest.skip(f"{what}: run the suite with platform/test.sh (it sets {env_var})")
+
+
+__all__ = ["PASSWORD", "ROLES", "World", "require_service"]
