@@ -10,6 +10,8 @@ from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import render
 
+from config.celery import app as celery_app
+
 from . import selectors
 from .models import Role
 from .tasks import worker_ping
@@ -78,7 +80,10 @@ def system_status(request):
         raise PermissionDenied
     started = time.monotonic()
     try:
-        worker = worker_ping.delay().get(timeout=PING_TIMEOUT_SECONDS)
+        # Expires: with no worker up, a ping must not wait in the queue to run hours later.
+        result = worker_ping.apply_async(expires=PING_TIMEOUT_SECONDS)
+        worker = result.get(timeout=PING_TIMEOUT_SECONDS)
+        result.forget()
         worker_error = None
     except Exception as exc:  # any failure here is what the page is for: show it
         logger.warning("worker_ping_failed", extra={"error": repr(exc)})
@@ -89,7 +94,7 @@ def system_status(request):
             "name": connection.settings_dict["NAME"],
         },
         "broker": _without_credentials(settings.CELERY_BROKER_URL),
-        "eager": settings.CELERY_TASK_ALWAYS_EAGER,
+        "eager": bool(worker and worker["eager"]) or celery_app.conf.task_always_eager,
         "worker": worker,
         "worker_error": worker_error,
         "round_trip_ms": round((time.monotonic() - started) * 1000, 1),
