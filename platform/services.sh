@@ -134,11 +134,10 @@ stop_celery() { stop_pid celery "$VAR/celery.pid" 30; }
 status_celery() { alive "$VAR/celery.pid" && say celery "up (pid $(cat "$VAR/celery.pid"))"; }
 
 # ---- web: gunicorn ----
-http_ok() {  # any HTTP answer counts; curl may be missing on a fresh machine
-  if command -v curl >/dev/null; then curl -s -o /dev/null --max-time 3 "http://127.0.0.1:$WEB_PORT/"
-  else "$BIN/python" -c "import sys,urllib.request as u,urllib.error as e
-try: u.urlopen(sys.argv[1], timeout=3)
-except e.HTTPError: pass" "http://127.0.0.1:$WEB_PORT/"; fi
+# any HTTP answer counts, redirects not followed (python, as curl may be missing)
+http_ok() {
+  "$BIN/python" -c 'import sys, http.client as h
+c = h.HTTPConnection("127.0.0.1", int(sys.argv[1]), timeout=3); c.request("GET", "/"); c.getresponse()' "$WEB_PORT"
 }
 start_web() {
   local pidf=$VAR/web.pid; LOG=$VAR/web.log

@@ -7,7 +7,7 @@
 # then starts a throwaway PostgreSQL cluster, Redis and a Celery worker in temp dirs, and
 # removes all of it on exit (also on failure or Ctrl-C). Exit code: the first failing step's.
 # env: TEST_PG_PORT / TEST_REDIS_PORT pin the ports; by default the first free one from
-# 54330 / 6391 is taken, so a dev cluster (54320/6390) or a parallel run does not collide.
+# 54330 / 6391 is claimed, so a dev cluster (54320/6390) or a parallel run does not collide.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -26,7 +26,17 @@ step() {
   printf '=== ok: %s (%ds)\n' "$name" $((SECONDS - t))
 }
 port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() { local p=$1; while port_busy "$p"; do p=$((p + 1)); done; echo "$p"; }
+# claim_port VAR START: set VAR to the first port from START that nobody listens on and no
+# parallel test run holds: an flock on /tmp/labelqa-port-N.lock, kept until this script ends.
+claim_port() {
+  local p fd
+  for ((p = $2; p < $2 + 100; p++)); do
+    { exec {fd}>>"/tmp/labelqa-port-$p.lock"; } 2>/dev/null || continue
+    if flock -n "$fd" && ! port_busy "$p"; then printf -v "$1" %s "$p"; return 0; fi
+    exec {fd}>&-
+  done
+  echo "no free port in $2..$(($2 + 99))" >&2; return 1
+}
 
 # ---- cleanup: stop what this run started, remove its temp dirs --------------------------------
 STARTED=()
@@ -50,16 +60,10 @@ start() { STARTED+=("$1"); "${SVC[@]}" start "$1"; }
 
 # ---- environment: defaults only, nothing a `prod.sh env` shell may have left ----------------
 unset DJANGO_DEBUG DJANGO_ALLOWED_HOSTS DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES \
-  DJANGO_HSTS_SECONDS DJANGO_BEHIND_PROXY DATABASE_CONN_MAX_AGE
-export PG_PORT=${TEST_PG_PORT:-$(free_port 54330)}
-export REDIS_PORT=${TEST_REDIS_PORT:-$(free_port 6391)}
-export LQA_PG_FAST=1
-export DATABASE_URL=postgres://labelqa@127.0.0.1:$PG_PORT/labelqa
-export CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0
-export CELERY_RESULT_BACKEND=redis://127.0.0.1:$REDIS_PORT/1
+  DJANGO_HSTS_SECONDS DJANGO_BEHIND_PROXY DATABASE_CONN_MAX_AGE DATABASE_URL \
+  CELERY_BROKER_URL CELERY_RESULT_BACKEND
 SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-export SECRET_KEY
-export LQA_TEST_CELERY=1
+export SECRET_KEY LQA_TEST_CELERY=1 LQA_PG_FAST=1
 
 step "system packages (apt.sh)" bash platform/apt.sh
 step "virtualenv (bootstrap.sh)" bash platform/bootstrap.sh
@@ -67,6 +71,14 @@ LQA_CHROMIUM=$(command -v chromium || true)
 export LQA_CHROMIUM
 
 step "ruff check" .venv/bin/ruff check .
+
+# ports are claimed right before use: parallel runs (other clones, CI jobs) must not collide
+if [[ -n ${TEST_PG_PORT:-} ]]; then PG_PORT=$TEST_PG_PORT; else claim_port PG_PORT 54330; fi
+if [[ -n ${TEST_REDIS_PORT:-} ]]; then REDIS_PORT=$TEST_REDIS_PORT; else claim_port REDIS_PORT 6391; fi
+export PG_PORT REDIS_PORT
+export DATABASE_URL=postgres://labelqa@127.0.0.1:$PG_PORT/labelqa
+export CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0
+export CELERY_RESULT_BACKEND=redis://127.0.0.1:$REDIS_PORT/1
 
 banner "services: PostgreSQL :$PG_PORT, Redis :$REDIS_PORT (throwaway)"
 LQA_VAR=$(mktemp -d /tmp/labelqa-test.XXXXXX) && TMPDIRS+=("$LQA_VAR")
