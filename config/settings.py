@@ -112,6 +112,10 @@ DATABASES = {
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
     )
 }
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A second connection to the same database: long jobs (imports) report progress on it
+    # while their own transaction is still open. Tests mirror it onto the default connection.
+    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -203,12 +207,12 @@ SPECTACULAR_SETTINGS = {
 
 # --- Celery ---------------------------------------------------------------------------------
 CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
+CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
 # No broker configured: run every task in the calling process (the embedded default).
 CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
 if CELERY_TASK_ALWAYS_EAGER:
-    CELERY_BROKER_URL = "memory://"
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
-CELERY_RESULT_BACKEND = os.environ.get("CELERY_RESULT_BACKEND", CELERY_BROKER_URL or None)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -219,6 +223,10 @@ CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
 # --- the platform ---------------------------------------------------------------------------
+# Imports: the largest upload, also the most a gzip file may expand to (decompression bombs).
+LQA_IMPORT_MAX_BYTES = env_int("LQA_IMPORT_MAX_BYTES", 2 * 1024**3)
+LQA_IMPORT_MAX_ROW_BYTES = env_int("LQA_IMPORT_MAX_ROW_BYTES", 1024**2)
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads stream to a temporary file
 # Name of the vendor organization the first migration creates (one per installation).
 LQA_VENDOR_NAME = os.environ.get("LQA_VENDOR_NAME", "Vendor")
 

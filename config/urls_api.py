@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from labeling import apis as labeling_apis
 from tenancy import apis as tenancy_apis
 
 urlpatterns = [
@@ -41,4 +42,21 @@ urlpatterns = [
         tenancy_apis.ProjectWorkforceDetailApi.as_view(),
         name="api-project-workforce-detail",
     ),
+    path(
+        "projects/<int:project_id>/imports/",
+        labeling_apis.ProjectImportListCreateApi.as_view(),
+        name="api-project-imports",
+    ),
+    path("imports/<int:job_id>/", labeling_apis.ImportJobDetailApi.as_view(), name="api-import"),
+    path(
+        "projects/<int:project_id>/datasets/",
+        labeling_apis.ProjectDatasetListApi.as_view(),
+        name="api-project-datasets",
+    ),
+    path(
+        "projects/<int:project_id>/items/",
+        labeling_apis.ProjectItemListApi.as_view(),
+        name="api-project-items",
+    ),
+    path("items/<int:item_id>/", labeling_apis.ItemDetailApi.as_view(), name="api-item"),
 ]

@@ -34,9 +34,31 @@ class ItemStatus(models.TextChoices):
 
 
 class Item(models.Model):
-    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
-    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="items")
-    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="items")
+    # The hot table (millions of rows per client): its keys are kept by the services that
+    # write it (imports lock the dataset they fill), not by row-by-row foreign-key triggers,
+    # which cost more than the COPY itself at a million rows; the composite indexes below
+    # cover every lookup, so the keys need no index of their own either.
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.CASCADE,
+        related_name="+",
+        db_constraint=False,
+        db_index=False,
+    )
+    project = models.ForeignKey(
+        Project,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_constraint=False,
+        db_index=False,
+    )
+    dataset = models.ForeignKey(
+        Dataset,
+        on_delete=models.CASCADE,
+        related_name="items",
+        db_constraint=False,
+        db_index=False,
+    )
     external_id = models.CharField(max_length=200)
     data = models.JSONField()
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.OPEN)
@@ -63,3 +85,151 @@ class Item(models.Model):
 
     def __str__(self) -> str:
         return self.external_id
+
+
+class AnnotatorKind(models.TextChoices):
+    HUMAN = "human", "Platform user"
+    EXTERNAL = "external", "External annotator (named in an import)"
+    MODEL = "model", "Model"
+
+
+class Annotator(models.Model):
+    """Who made an annotation: a platform user, an annotator named in a client's import (another
+    vendor, an older tool), or a model. Integer ids keep agreement arrays small and fast."""
+
+    organization = models.ForeignKey(
+        Organization,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="The client whose import named this annotator; empty for platform users.",
+    )
+    kind = models.CharField(max_length=16, choices=AnnotatorKind.choices)
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="annotator",
+    )
+    name = models.CharField(max_length=200)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "kind", "name"],
+                condition=models.Q(user__isnull=True),
+                name="annotator_name_per_org_and_kind",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(kind="human", user__isnull=False)
+                | models.Q(~models.Q(kind="human"), organization__isnull=False),
+                name="annotator_human_has_user_others_an_org",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AnnotationSource(models.TextChoices):
+    HUMAN = "human", "Human"
+    MODEL = "model", "Model"
+    REVIEW = "review", "Review decision"
+
+
+class Annotation(models.Model):
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="annotations")
+    annotator = models.ForeignKey(Annotator, on_delete=models.PROTECT, related_name="annotations")
+    label = models.JSONField()
+    source = models.CharField(
+        max_length=16, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
+    )
+    duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            # One label per person per item; a review decision is a separate row.
+            models.UniqueConstraint(
+                fields=["item", "annotator"],
+                condition=~models.Q(source="review"),
+                name="annotation_once_per_annotator",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["organization", "project", "created_at"]),
+            models.Index(fields=["organization", "annotator"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator} -> {self.label}"
+
+
+class ImportFormat(models.TextChoices):
+    JSONL = "jsonl", "JSON lines"
+    JSON = "json", "JSON array"
+    CSV = "csv", "CSV"
+
+
+class OnError(models.TextChoices):
+    FAIL = "fail", "Import nothing if any row is bad"
+    SKIP = "skip", "Import the good rows, report the bad ones"
+
+
+class ImportStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ImportJob(models.Model):
+    """One uploaded file on its way into a dataset. Rows land all at once or not at all."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="imports")
+    dataset_name = models.CharField(max_length=200)
+    dataset = models.ForeignKey(
+        Dataset,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="imports",
+        help_text="Set when the import succeeds (a failed one leaves no dataset behind).",
+    )
+    file = models.FileField(upload_to="imports/", max_length=500)
+    original_name = models.CharField(max_length=255)
+    format = models.CharField(max_length=8, choices=ImportFormat.choices)
+    compressed = models.BooleanField(default=False)
+    on_error = models.CharField(max_length=8, choices=OnError.choices, default=OnError.FAIL)
+    status = models.CharField(
+        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+    )
+    size_bytes = models.BigIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0, help_text="Of the stored file: the progress.")
+    rows = models.PositiveIntegerField(default=0)
+    imported = models.PositiveIntegerField(default=0)
+    duplicates = models.PositiveIntegerField(default=0)
+    failed_rows = models.PositiveIntegerField(default=0)
+    annotations_imported = models.PositiveIntegerField(default=0)
+    errors = models.JSONField(default=list, blank=True, help_text="The first 100: {line, message}.")
+    message = models.TextField(blank=True, default="")
+    attempts = models.PositiveSmallIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["organization", "project", "created_at"])]
+
+    def __str__(self) -> str:
+        return f"import {self.pk} of {self.original_name}"

@@ -1,8 +1,11 @@
 """Reads of labeling data, always scoped to what the caller may see."""
 
-from django.db.models import Count, Q
+from django.db.models import Count, Q, QuerySet
+from django.http import Http404
 
-from .models import Item, ItemStatus
+from tenancy.selectors import project_list_for
+
+from .models import Annotation, Dataset, ImportJob, Item, ItemStatus
 
 
 def item_counts_by_project(project_ids: list[int]) -> dict[int, dict[str, int]]:
@@ -24,3 +27,58 @@ def item_counts_by_project(project_ids: list[int]) -> dict[int, dict[str, int]]:
         }
         for row in rows
     }
+
+
+def import_job_list(*, project) -> QuerySet[ImportJob]:
+    return ImportJob.objects.filter(
+        organization_id=project.organization_id, project=project
+    ).select_related("dataset")
+
+
+def access_import_job(*, user, job_id) -> ImportJob:
+    """An import job through the caller's project scope: 404 for missing and not-yours alike."""
+    try:
+        return ImportJob.objects.select_related("project__organization", "dataset").get(
+            pk=int(job_id), project__in=project_list_for(user=user)
+        )
+    except (ValueError, TypeError, ImportJob.DoesNotExist) as exc:
+        raise Http404("No import job matches the given query.") from exc
+
+
+def dataset_list(*, project) -> QuerySet[Dataset]:
+    return (
+        Dataset.objects.filter(organization_id=project.organization_id, project=project)
+        .annotate(item_count=Count("items"))
+        .order_by("-created_at")
+    )
+
+
+def item_page(
+    *, project, status: str | None, dataset_id: int | None, after_id: int | None, limit: int
+) -> list[Item]:
+    """Items in id order after a cursor: an index range scan however deep the page."""
+    items = Item.objects.filter(organization_id=project.organization_id, project=project)
+    if status:
+        items = items.filter(status=status)
+    if dataset_id:
+        items = items.filter(dataset_id=dataset_id)
+    if after_id:
+        items = items.filter(id__gt=after_id)
+    return list(items.order_by("id")[:limit])
+
+
+def access_item(*, user, item_id) -> Item:
+    try:
+        return Item.objects.select_related("project__organization").get(
+            pk=int(item_id), project__in=project_list_for(user=user)
+        )
+    except (ValueError, TypeError, Item.DoesNotExist) as exc:
+        raise Http404("No item matches the given query.") from exc
+
+
+def item_annotations(*, item) -> QuerySet[Annotation]:
+    return (
+        Annotation.objects.filter(organization_id=item.organization_id, item=item)
+        .select_related("annotator")
+        .order_by("created_at", "id")
+    )

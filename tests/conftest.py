@@ -5,13 +5,14 @@ from dataclasses import dataclass, field
 
 import pytest
 from django.conf import settings
+from django.db import connections
 from rest_framework.test import APIClient
 
 from config import celery_app
 from tenancy import services
 from tenancy.models import Organization, OrganizationKind, Project, ProjectAssignment, Role
 
-from .factories import PASSWORD, ItemFactory, OrganizationFactory
+from .factories import PASSWORD, ImportJobFactory, ItemFactory, OrganizationFactory
 
 ROLES = [
     r.value
@@ -22,6 +23,15 @@ ROLES = [
 def pytest_configure(config):
     # Hashing dominates user creation; the tests do not measure password strength.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Close every connection (imports' progress connection included) before the test database
+    is dropped, which PostgreSQL refuses while anyone is connected."""
+    yield
+    with django_db_blocker.unblock():
+        connections.close_all()
 
 
 @pytest.fixture(autouse=True)
@@ -36,6 +46,14 @@ def eager_celery_unless_integration(request):
     celery_app.conf.task_always_eager = previous
 
 
+@pytest.fixture(autouse=True)
+def private_media_root(request, settings, tmp_path_factory):
+    """Uploads land in a throwaway folder; integration tests keep the real one, which the
+    Celery worker (another process, started with the checkout's settings) reads."""
+    if not request.node.get_closest_marker("integration"):
+        settings.MEDIA_ROOT = tmp_path_factory.mktemp("media")
+
+
 @dataclass
 class Side:
     """One tenant's objects: the client org, its project, and an assignment on it."""
@@ -43,6 +61,8 @@ class Side:
     organization: Organization
     project: Project
     assignment: ProjectAssignment
+    item: object
+    job: object
     users: dict = field(default_factory=dict)
 
 
@@ -58,17 +78,18 @@ class World:
         organization = (
             self.vendor if role in (Role.QA_LEAD, Role.ANNOTATOR) else self.a.organization
         )
-        return {
-            "organization_id": organization.pk,
-            "project_id": self.a.project.pk,
-            "assignment_id": self.a.assignment.pk,
-        }
+        return {"organization_id": organization.pk, **self._side_kwargs(self.a)}
 
     def other_kwargs(self) -> dict:
+        return {"organization_id": self.b.organization.pk, **self._side_kwargs(self.b)}
+
+    @staticmethod
+    def _side_kwargs(side: Side) -> dict:
         return {
-            "organization_id": self.b.organization.pk,
-            "project_id": self.b.project.pk,
-            "assignment_id": self.b.assignment.pk,
+            "project_id": side.project.pk,
+            "assignment_id": side.assignment.pk,
+            "item_id": side.item.pk,
+            "job_id": side.job.pk,
         }
 
 
@@ -113,13 +134,22 @@ def world(db) -> World:
     assignment_b, _ = services.workforce_assign(
         project=project_b, user=b_annotator, role="annotator"
     )
-    ItemFactory.create_batch(3, dataset__project=project_a)
-    ItemFactory.create_batch(2, dataset__project=project_b)
+    items_a = ItemFactory.create_batch(3, dataset__project=project_a)
+    items_b = ItemFactory.create_batch(2, dataset__project=project_b)
+    job_a = ImportJobFactory(dataset=items_a[0].dataset)
+    job_b = ImportJobFactory(dataset=items_b[0].dataset)
     return World(
         vendor=vendor,
         users=users,
-        a=Side(org_a, project_a, assignment_a, users),
-        b=Side(org_b, project_b, assignment_b, {**b_users, Role.ANNOTATOR.value: b_annotator}),
+        a=Side(org_a, project_a, assignment_a, items_a[0], job_a, users),
+        b=Side(
+            org_b,
+            project_b,
+            assignment_b,
+            items_b[0],
+            job_b,
+            {**b_users, Role.ANNOTATOR.value: b_annotator},
+        ),
         spare_annotator=spare,
     )
 

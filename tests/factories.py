@@ -3,7 +3,7 @@
 import factory
 from django.contrib.auth import get_user_model
 
-from labeling.models import Dataset, Item
+from labeling.models import Dataset, ImportJob, Item
 from tenancy.models import Membership, Organization, OrganizationKind, Project
 
 PASSWORD = "correct-horse-battery-9"
@@ -72,3 +72,20 @@ class ItemFactory(factory.django.DjangoModelFactory):
     external_id = factory.Sequence(lambda n: f"ext-{n}")
     data = factory.Sequence(lambda n: {"text": f"item number {n}"})
     needed = factory.SelfAttribute("project.overlap")
+
+
+class ImportJobFactory(factory.django.DjangoModelFactory):
+    """A finished import, as the history shows it (the importer itself is tested on files)."""
+
+    class Meta:
+        model = ImportJob
+
+    dataset = factory.SubFactory(DatasetFactory)
+    project = factory.SelfAttribute("dataset.project")
+    organization = factory.SelfAttribute("dataset.organization")
+    dataset_name = factory.SelfAttribute("dataset.name")
+    original_name = "rows.jsonl"
+    format = "jsonl"
+    status = "succeeded"
+    rows = 3
+    imported = 3

@@ -15,6 +15,7 @@ import uuid
 from dataclasses import dataclass, field
 
 import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve, reverse
 
 from tenancy.models import Role
@@ -35,6 +36,10 @@ def everyone(status):
     return {role: status for role in ROLES}
 
 
+CLIENT_SIDE_ONLY = {OP: 200, ADMIN: 200, VIEWER: 200, QA: 403, ANN: 403}
+DATA_READERS = {OP: 200, ADMIN: 200, VIEWER: 200, QA: 200, ANN: 403}
+
+
 @dataclass
 class Spec:
     # method -> {role: expected status on the role's own objects}
@@ -46,6 +51,8 @@ class Spec:
     lists_tenant_data: bool = False
     # callable(world, role) -> a text the successful GET must contain (the object asked for)
     shows: object = None
+    # Methods whose body is a multipart form (file uploads) rather than JSON.
+    multipart: tuple = ()
 
 
 def _own_org_name(world, role):
@@ -62,6 +69,10 @@ def _project_body(world, role):
         "name": f"New project {uuid.uuid4().hex[:8]}",
         "labels": ["yes", "no"],
     }
+
+
+def _upload_body(world, role):
+    return {"file": SimpleUploadedFile("rows.jsonl", b'{"data": {"text": "hello"}}\n')}
 
 
 def _member_body(world, role):
@@ -128,6 +139,19 @@ SPECS: dict[str, Spec] = {
     "api-project-workforce-detail": Spec(
         {"delete": {OP: 204, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 403}}
     ),
+    # labeling: the client's data is read by its people, operators and QA leads; annotators
+    # reach items through the task queue only. Imports are the client's and operators'.
+    "project-imports": Spec({"get": CLIENT_SIDE_ONLY}, shows=_project_name),
+    "api-project-imports": Spec(
+        {"get": CLIENT_SIDE_ONLY, "post": {OP: 202, ADMIN: 202, VIEWER: 403, QA: 403, ANN: 403}},
+        payloads={"post": _upload_body},
+        multipart=("post",),
+        shows=lambda w, r: w.a.job.original_name,
+    ),
+    "api-import": Spec({"get": CLIENT_SIDE_ONLY}, shows=lambda w, r: w.a.job.dataset_name),
+    "api-project-datasets": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.dataset.name),
+    "api-project-items": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.external_id),
+    "api-item": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.external_id),
 }
 
 ROUTES = {route.name: route for route in all_routes()}
@@ -163,7 +187,8 @@ def call(client, world, name, method, role, kwargs):
     url = route.path(kwargs)
     body = SPECS[name].payloads.get(method, lambda w, r: {})(world, role)
     if route.is_api:
-        return getattr(client, method)(url, body, format="json")
+        body_format = "multipart" if method in SPECS[name].multipart else "json"
+        return getattr(client, method)(url, body, format=body_format)
     return getattr(client, method)(url, body)
 
 

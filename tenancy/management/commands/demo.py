@@ -4,6 +4,7 @@ Each app contributes through a `demo.py` module with `seed(context)`, run in INS
 order, so that a later capability extends the demo without tenancy importing it.
 """
 
+import os
 from importlib import import_module
 from importlib.util import find_spec
 
@@ -30,9 +31,10 @@ class Command(BaseCommand):
                     self.stdout.write(f"Seeding {config.verbose_name}...")
                     import_module(module_name).seed(context)
             self.stdout.write(self.style.SUCCESS("Demo data ready."))
+        port = os.environ.get("WEB_PORT", "8000")
         self.stdout.write(
-            "\nLog in at http://127.0.0.1:8000/ as any of these (password for all: "
-            f"{DEMO_PASSWORD}):"
+            f"\nLog in at http://127.0.0.1:{port}/ as any of these "
+            f"(password for all: {DEMO_PASSWORD}):"
         )
         for username, role, organization in DEMO_USERS:
             self.stdout.write(f"  {username:<18} {role:<14} {organization}")

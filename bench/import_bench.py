@@ -1,0 +1,98 @@
+"""Import benchmark: N synthetic JSONL rows into PostgreSQL through the import task.
+
+    bash bench/run.sh import 1000000        # starts a throwaway PostgreSQL, runs this, stops it
+    python bench/import_bench.py --rows N   # against the DATABASE_URL you give it
+
+Each row carries ~200 bytes of text; every 10th has a gold label, every 4th a pre-label. The
+import runs through `labeling.tasks.import_run` (the task the API queues), in this process, so
+the peak RSS printed is that of a worker doing the import.
+"""
+
+import argparse
+import os
+import random
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+import django  # noqa: E402
+
+django.setup()
+
+import orjson  # noqa: E402
+from django.core.files import File  # noqa: E402
+from django.db import connection  # noqa: E402
+
+from labeling.imports.services import import_job_create  # noqa: E402
+from labeling.models import Item  # noqa: E402
+from labeling.tasks import import_run  # noqa: E402
+from tenancy import services  # noqa: E402
+
+WORDS = (
+    "delivery quality price support battery screen refund broken excellent slow fast "
+    "recommend disappointed packaging size color works stopped daily love hate okay"
+).split()
+LABELS = ["positive", "negative", "neutral", "mixed", "spam"]
+
+
+def write_rows(path: Path, count: int, seed: int = 7) -> int:
+    rng = random.Random(seed)
+    with open(path, "wb") as out:
+        for n in range(count):
+            text = " ".join(rng.choices(WORDS, k=32))[:200]
+            row = {"id": f"bench-{n}", "data": {"text": text, "source": "bench"}}
+            if n % 10 == 0:
+                row["gold"] = rng.choice(LABELS)
+            if n % 4 == 0:
+                row["prelabel"] = {
+                    "label": rng.choice(LABELS),
+                    "confidence": round(rng.random(), 3),
+                }
+            out.write(orjson.dumps(row) + b"\n")
+    return path.stat().st_size
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    args = parser.parse_args()
+    if connection.vendor != "postgresql":
+        sys.exit("Run this on PostgreSQL (DATABASE_URL=postgres://...), or use bench/run.sh.")
+
+    organization = services.organization_create(name=f"Bench client {time.time_ns()}")
+    project = services.project_create(organization=organization, name="bench", labels=LABELS)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "bench.jsonl"
+        t0 = time.perf_counter()
+        size = write_rows(path, args.rows)
+        took = time.perf_counter() - t0
+        print(f"generated {args.rows:,} rows, {size / 1e6:,.1f} MB in {took:.1f} s")
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        t0 = time.perf_counter()
+        with open(path, "rb") as handle:
+            # Stores the upload and queues the task, which (no broker here) runs right away,
+            # after the job's row commits, exactly as the API's request would trigger it.
+            job = import_job_create(project=project, upload=File(handle, name="bench.jsonl"))
+        end_to_end = time.perf_counter() - t0
+    status = import_run.apply(args=(job.pk, organization.pk)).get()  # a redelivery: a no-op
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    job.refresh_from_db()
+    seconds = (job.finished_at - job.started_at).total_seconds()
+    stored = Item.objects.filter(project=project).count()
+    print(f"status {status}: {job.message}")
+    print(f"items in the database: {stored:,}")
+    print(f"import job (started -> finished): {seconds:.2f} s, {args.rows / seconds:,.0f} rows/s")
+    print(f"end to end (store the upload + import): {end_to_end:.2f} s")
+    print(f"peak RSS: {peak:,.0f} MB (before the import: {rss_before:,.0f} MB)")
+    print(f"reproduce: bash bench/run.sh import {args.rows}")
+    if status != "succeeded" or stored != args.rows:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

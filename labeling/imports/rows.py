@@ -1,0 +1,168 @@
+"""One row of an import checked against its project (../shared/API.md, Imports):
+
+    {"id": "ext-17", "data": {...}, "gold": "spam",
+     "prelabel": {"label": "spam", "confidence": 0.93},
+     "annotations": [{"annotator": "vendorB/alice", "label": "spam"}]}
+
+Only `data` is required. A bad row gives one message that names the field and the reason.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from dataclasses import dataclass
+
+import orjson
+
+ALLOWED_FIELDS = ("id", "data", "gold", "prelabel", "annotations")
+MAX_EXTERNAL_ID = 200
+MAX_ANNOTATOR_NAME = 200
+MAX_ANNOTATIONS_PER_ROW = 100
+
+
+class RowInvalid(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class CleanRow:
+    external_id: str
+    data_json: str  # serialized once here, written as is
+    gold_json: str | None
+    prelabel_json: str | None
+    prelabel_confidence: float | None
+    annotations: tuple[tuple[str, str], ...]  # (external annotator name, label JSON)
+
+
+class RowValidator:
+    def __init__(self, *, labels: list[str], multilabel: bool):
+        self.labels = frozenset(labels)
+        self.multilabel = multilabel
+        shown = ", ".join(labels[:20]) + (", ..." if len(labels) > 20 else "")
+        self.label_set_text = f"({shown})"
+
+    def label(self, value, field: str) -> str:
+        """The label as JSON text, or RowInvalid naming the field."""
+        if self.multilabel:
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise RowInvalid(f"'{field}' must be a list of labels in this multi-label project.")
+            unknown = [v for v in value if v not in self.labels]
+            if unknown:
+                raise RowInvalid(
+                    f"'{field}' has {unknown[0]!r}, which is not in the label set "
+                    f"{self.label_set_text}."
+                )
+            if len(set(value)) != len(value):
+                raise RowInvalid(f"'{field}' repeats a label.")
+            return orjson.dumps(sorted(value)).decode()
+        if not isinstance(value, str):
+            raise RowInvalid(f"'{field}' must be one label (a string), got {_kind(value)}.")
+        if value not in self.labels:
+            raise RowInvalid(
+                f"'{field}' is {value!r}, which is not in the label set {self.label_set_text}."
+            )
+        return orjson.dumps(value).decode()
+
+    def clean(self, row) -> CleanRow:
+        if not isinstance(row, dict):
+            raise RowInvalid(f"A row must be a JSON object, got {_kind(row)}.")
+        unknown = [key for key in row if key not in ALLOWED_FIELDS]
+        if unknown:
+            raise RowInvalid(
+                f"Unknown field {unknown[0]!r}; a row has {', '.join(ALLOWED_FIELDS)} "
+                "(put your own fields inside 'data')."
+            )
+        if "data" not in row:
+            raise RowInvalid("The row has no 'data' (the only required field).")
+        data = row["data"]
+        if not isinstance(data, dict):
+            raise RowInvalid(f"'data' must be an object, got {_kind(data)}.")
+        data_json = orjson.dumps(data).decode()
+        if "\\u0000" in data_json:
+            raise RowInvalid("'data' holds a NUL character (\\u0000), which cannot be stored.")
+
+        if "id" in row:
+            external_id = row["id"]
+            if isinstance(external_id, bool) or not isinstance(external_id, str | int):
+                raise RowInvalid(f"'id' must be a string or an integer, got {_kind(external_id)}.")
+            external_id = str(external_id).strip()
+            if "\x00" in external_id:
+                raise RowInvalid("'id' holds a NUL character.")
+            if not external_id:
+                raise RowInvalid("'id' is empty.")
+            if len(external_id) > MAX_EXTERNAL_ID:
+                raise RowInvalid(f"'id' is longer than {MAX_EXTERNAL_ID} characters.")
+        else:
+            # No id: the content names the item, so that uploading the same rows twice is
+            # idempotent like any other import.
+            digest = hashlib.sha256(orjson.dumps(data, option=orjson.OPT_SORT_KEYS)).hexdigest()
+            external_id = f"sha256:{digest[:40]}"
+
+        gold_json = self.label(row["gold"], "gold") if row.get("gold") is not None else None
+
+        prelabel_json = prelabel_confidence = None
+        if row.get("prelabel") is not None:
+            prelabel = row["prelabel"]
+            if not isinstance(prelabel, dict) or "label" not in prelabel:
+                raise RowInvalid(
+                    '\'prelabel\' must be an object {"label": ..., "confidence": 0..1}.'
+                )
+            extra = [key for key in prelabel if key not in ("label", "confidence")]
+            if extra:
+                raise RowInvalid(f"'prelabel' has an unknown field {extra[0]!r}.")
+            prelabel_json = self.label(prelabel["label"], "prelabel.label")
+            confidence = prelabel.get("confidence")
+            if confidence is not None:
+                if (
+                    isinstance(confidence, bool)
+                    or not isinstance(confidence, int | float)
+                    or not math.isfinite(confidence)
+                    or not 0.0 <= confidence <= 1.0
+                ):
+                    raise RowInvalid(
+                        f"'prelabel.confidence' must be a number from 0 to 1, got {confidence!r}."
+                    )
+                prelabel_confidence = float(confidence)
+
+        annotations: tuple[tuple[str, str], ...] = ()
+        if row.get("annotations") is not None:
+            annotations = self._annotations(row["annotations"])
+        return CleanRow(
+            external_id, data_json, gold_json, prelabel_json, prelabel_confidence, annotations
+        )
+
+    def _annotations(self, value) -> tuple[tuple[str, str], ...]:
+        if not isinstance(value, list):
+            raise RowInvalid('\'annotations\' must be a list of {"annotator", "label"} objects.')
+        if len(value) > MAX_ANNOTATIONS_PER_ROW:
+            raise RowInvalid(f"'annotations' has more than {MAX_ANNOTATIONS_PER_ROW} entries.")
+        seen: set[str] = set()
+        cleaned = []
+        for n, entry in enumerate(value):
+            field = f"annotations[{n}]"
+            if not isinstance(entry, dict) or set(entry) - {"annotator", "label"}:
+                raise RowInvalid(f"'{field}' must be an object with 'annotator' and 'label'.")
+            name = entry.get("annotator")
+            if not isinstance(name, str) or not name.strip():
+                raise RowInvalid(f"'{field}.annotator' must name the annotator.")
+            name = name.strip()
+            if len(name) > MAX_ANNOTATOR_NAME:
+                raise RowInvalid(
+                    f"'{field}.annotator' is longer than {MAX_ANNOTATOR_NAME} characters."
+                )
+            if name in seen:
+                raise RowInvalid(f"'{field}': {name!r} labels this row twice.")
+            seen.add(name)
+            if "label" not in entry:
+                raise RowInvalid(f"'{field}' has no 'label'.")
+            cleaned.append((name, self.label(entry["label"], f"{field}.label")))
+        return tuple(cleaned)
+
+
+def _kind(value) -> str:
+    if value is None:
+        return "null"
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean"}.get(
+        type(value), "a number" if isinstance(value, int | float) else type(value).__name__
+    )

@@ -1,0 +1,27 @@
+"""Pages of labeling: a project's imports (upload with live progress)."""
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import render
+
+from tenancy.selectors import access_project, user_may_change_project, user_role
+
+from . import selectors
+from .apis import CLIENT_SIDE
+
+
+@login_required
+def project_imports(request, project_id: int):
+    project = access_project(user=request.user, project_id=project_id)
+    if user_role(request.user) not in CLIENT_SIDE:
+        raise PermissionDenied
+    context = {
+        "project": project,
+        "jobs": selectors.import_job_list(project=project)[:50],
+        "datasets": selectors.dataset_list(project=project),
+        "may_upload": user_may_change_project(user=request.user, project=project),
+        "max_bytes": settings.LQA_IMPORT_MAX_BYTES,
+        "max_row_bytes": settings.LQA_IMPORT_MAX_ROW_BYTES,
+    }
+    return render(request, "labeling/import_list.html", context)
