@@ -57,6 +57,18 @@ def write_rows(path: Path, count: int, seed: int = 7) -> int:
     return path.stat().st_size
 
 
+def backend_cpu_seconds() -> float | None:
+    """CPU time of this connection's PostgreSQL backend, when the server runs on this machine."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -73,12 +85,18 @@ def main() -> None:
         took = time.perf_counter() - t0
         print(f"generated {args.rows:,} rows, {size / 1e6:,.1f} MB in {took:.1f} s")
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        server_cpu = backend_cpu_seconds()
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = usage.ru_utime + usage.ru_stime
         t0 = time.perf_counter()
         with open(path, "rb") as handle:
             # Stores the upload and queues the task, which (no broker here) runs right away,
             # after the job's row commits, exactly as the API's request would trigger it.
             job = import_job_create(project=project, upload=File(handle, name="bench.jsonl"))
         end_to_end = time.perf_counter() - t0
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        client_cpu = usage.ru_utime + usage.ru_stime - client_cpu
+        server_cpu = backend_cpu_seconds() - server_cpu if server_cpu is not None else None
     status = import_run.apply(args=(job.pk, organization.pk)).get()  # a redelivery: a no-op
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     job.refresh_from_db()
@@ -88,6 +106,8 @@ def main() -> None:
     print(f"items in the database: {stored:,}")
     print(f"import job (started -> finished): {seconds:.2f} s, {args.rows / seconds:,.0f} rows/s")
     print(f"end to end (store the upload + import): {end_to_end:.2f} s")
+    server = f"{server_cpu:.1f} s" if server_cpu is not None else "n/a (remote server)"
+    print(f"CPU: PostgreSQL backend {server}, this process {client_cpu:.1f} s (2 threads)")
     print(f"peak RSS: {peak:,.0f} MB (before the import: {rss_before:,.0f} MB)")
     print(f"reproduce: bash bench/run.sh import {args.rows}")
     if status != "succeeded" or stored != args.rows:

@@ -79,8 +79,9 @@ class Item(models.Model):
             models.UniqueConstraint(fields=["dataset", "external_id"], name="item_once_per_dataset")
         ]
         indexes = [
-            models.Index(fields=["organization", "project", "status"]),
-            models.Index(fields=["organization", "project", "id"]),
+            # Counts by status, and every listing in id order (per status; the listing of all
+            # statuses merges the three ranges): one index instead of two on the hot table.
+            models.Index(fields=["organization", "project", "status", "id"]),
         ]
 
     def __str__(self) -> str:

@@ -80,7 +80,7 @@ start_postgres() {
       # sized for bulk work (million-row imports and reports) on a machine of a few GB and up
       echo "shared_buffers = '${LQA_PG_SHARED_BUFFERS:-1GB}'"; echo "work_mem = '64MB'"
       echo "maintenance_work_mem = '512MB'"; echo "max_wal_size = '8GB'"
-      echo "checkpoint_timeout = '15min'"; echo "wal_compression = on"
+      echo "checkpoint_timeout = '15min'"
       if [[ ${LQA_PG_FAST:-0} == 1 ]]; then
         echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
     } | as_pg tee "$PGDATA/labelqa.conf" >/dev/null

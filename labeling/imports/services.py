@@ -190,17 +190,14 @@ def import_job_run(*, job_id: int) -> ImportJob:
     stats = _Stats()
     progress = _Progress(job.pk)
     try:
-        with transaction.atomic():
-            dataset = _load(job, stats, progress)
-            import_job_transition(
-                job=job,
-                to=ImportStatus.SUCCEEDED,
-                dataset=dataset,
-                finished_at=timezone.now(),
-                bytes_read=job.size_bytes,
-                message=stats.summary(),
-                **stats.fields(),
-            )
+        try:
+            _attempt(job, stats, progress, checked=False)
+        except _RepeatedIds:
+            # The fast pass met an id twice (in the file, or from a concurrent writer) and was
+            # rolled back whole; the checked pass asks the database about every batch.
+            logger.info("import_rerun_checked", extra={"job_id": job.pk})
+            stats = _Stats()
+            _attempt(job, stats, progress, checked=True)
     except FatalImportError as exc:
         stats.error(exc.line, exc.message, fatal=True)
         _fail(job, stats, exc.message)
@@ -228,6 +225,30 @@ def import_job_run(*, job_id: int) -> ImportJob:
         },
     )
     return job
+
+
+class _RepeatedIds(Exception):
+    pass
+
+
+def _attempt(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: bool) -> None:
+    """One pass over the file in one transaction, ending in the job's success."""
+    with transaction.atomic():
+        try:
+            dataset = _load(job, stats, progress, checked=checked)
+        except IntegrityError as exc:
+            if checked:
+                raise
+            raise _RepeatedIds from exc
+        import_job_transition(
+            job=job,
+            to=ImportStatus.SUCCEEDED,
+            dataset=dataset,
+            finished_at=timezone.now(),
+            bytes_read=job.size_bytes,
+            message=stats.summary(),
+            **stats.fields(),
+        )
 
 
 class _Stats:
@@ -282,14 +303,17 @@ def _fail(job: ImportJob, stats: _Stats, message: str) -> None:
     )
 
 
-def _load(job: ImportJob, stats: _Stats, progress: _Progress) -> Dataset:
+def _load(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: bool) -> Dataset:
+    """Stream the file into the dataset. Unchecked (the fast pass, for a new dataset) it relies
+    on the unique (dataset, external id) index to stop at a repeated id; checked, it asks the
+    database which ids of each batch exist already. Memory stays the same either way."""
     project = job.project
     dataset = _dataset_for(project=project, name=job.dataset_name, created_by=job.created_by)
     writer = ItemWriter(
         project=project,
         dataset=dataset,
         now=timezone.now(),
-        dataset_had_items=dataset.items.exists(),
+        checked=checked or dataset.items.exists(),
     )
     multilabel = project.task_type == TaskType.MULTILABEL
     validator = RowValidator(labels=project.labels, multilabel=multilabel)

@@ -30,7 +30,10 @@ ANNOTATION_COLUMNS = (
 
 
 def _text(value: str) -> str:
-    return value.translate(_COPY_ESCAPES)
+    # Most ids need no escape: two C-speed checks skip the translation.
+    if "\\" in value or not value.isprintable():
+        return value.translate(_COPY_ESCAPES)
+    return value
 
 
 def _json(value: str | None) -> str:
@@ -44,39 +47,46 @@ class Batch:
 
     rows: list[CleanRow]
     lines: list[str] | None  # COPY text per row; None where COPY is not used
-    skipped: int  # ids seen earlier in the same file
+    skipped: int  # ids repeated inside the batch
+    payload: bytes = b""  # the lines joined and encoded, ready to send
 
 
 class ItemWriter:
     """Writes batches of rows of one dataset. `prepare` is pure Python and may run on another
     thread than `write`, which owns the database connection."""
 
-    def __init__(self, *, project, dataset, now: datetime, dataset_had_items: bool):
+    def __init__(self, *, project, dataset, now: datetime, checked: bool):
         self.project = project
         self.dataset = dataset
         self.now = now
-        self.dataset_had_items = dataset_had_items
-        self.seen: set[str] = set()  # external ids of this file: ~80 MB per million
+        # Checked: ask the database which ids of a batch it holds already (earlier batches of
+        # this file included). Unchecked: a repeated id breaks the unique index instead.
+        self.checked = checked
         self.annotators: dict[str, int] = {}
         self.annotations_written = 0
         self.use_copy = connection.vendor == "postgresql"
         self._head = f"{project.organization_id}\t{project.pk}\t{dataset.pk}\t"
         self._now = now.isoformat()
+        # status, needed, done of a row that brings no annotations: the same for all of them
+        self._open = f"{ItemStatus.OPEN}\t{project.overlap}\t0"
 
     def prepare(self, rows: Sequence[CleanRow]) -> Batch:
         fresh: list[CleanRow] = []
-        seen = self.seen
+        seen: set[str] = set()  # within the batch only: memory does not grow with the file
         for row in rows:
             if row.external_id not in seen:
                 seen.add(row.external_id)
                 fresh.append(row)
-        lines = [self._copy_line(row) for row in fresh] if self.use_copy else None
-        return Batch(fresh, lines, len(rows) - len(fresh))
+        if not self.use_copy:
+            return Batch(fresh, None, len(rows) - len(fresh))
+        lines = [self._copy_line(row) for row in fresh]
+        # Joined and encoded here, on the parsing thread: the database thread only sends.
+        return Batch(fresh, lines, len(rows) - len(fresh), "".join(lines).encode())
 
     def write(self, batch: Batch) -> tuple[int, int]:
         """(items added, duplicates skipped) for this batch."""
-        rows, lines, duplicates = batch.rows, batch.lines, batch.skipped
-        if self.dataset_had_items and rows:
+        rows, lines, duplicates, payload = batch.rows, batch.lines, batch.skipped, batch.payload
+        if self.checked and rows:
             existing = set(
                 Item.objects.filter(
                     dataset_id=self.dataset.pk, external_id__in=[r.external_id for r in rows]
@@ -86,10 +96,11 @@ class ItemWriter:
                 keep = [n for n, row in enumerate(rows) if row.external_id not in existing]
                 duplicates += len(rows) - len(keep)
                 rows = [rows[n] for n in keep]
-                lines = [lines[n] for n in keep] if lines is not None else None
+                if lines is not None:
+                    payload = "".join(lines[n] for n in keep).encode()
         if rows:
             if lines is not None:
-                self._copy(lines)
+                self._copy(payload)
             else:
                 self._insert_items(rows)
             annotated = [r for r in rows if r.annotations]
@@ -103,19 +114,22 @@ class ItemWriter:
         return (ItemStatus.COMPLETE if complete else ItemStatus.OPEN), done, complete
 
     def _copy_line(self, row: CleanRow) -> str:
-        status, done, complete = self._status(row)
+        if row.annotations:
+            status, done, complete = self._status(row)
+            counts = f"{status}\t{self.project.overlap}\t{done}"
+        else:
+            counts, complete = self._open, False
         confidence = NULL if row.prelabel_confidence is None else repr(row.prelabel_confidence)
         return (
-            f"{self._head}{_text(row.external_id)}\t{_json(row.data_json)}\t{status}\t"
-            f"{self.project.overlap}\t{done}\t{_json(row.gold_json)}\t{NULL}\t{NULL}\t"
-            f"{_json(row.prelabel_json)}\t{confidence}\t0\t{self._now}\t"
-            f"{self._now if complete else NULL}\n"
+            f"{self._head}{_text(row.external_id)}\t{_json(row.data_json)}\t{counts}\t"
+            f"{_json(row.gold_json)}\t{NULL}\t{NULL}\t{_json(row.prelabel_json)}\t"
+            f"{confidence}\t0\t{self._now}\t{self._now if complete else NULL}\n"
         )
 
-    def _copy(self, lines: list[str]) -> None:
+    def _copy(self, payload: bytes) -> None:
         sql = f"COPY {Item._meta.db_table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write("".join(lines))
+            copy.write(payload)
 
     def _insert_items(self, rows: list[CleanRow]) -> None:
         items = []

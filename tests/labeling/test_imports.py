@@ -226,6 +226,19 @@ def test_duplicate_ids_inside_one_file_are_kept_once(project):
     assert Item.objects.get(external_id="a").data == {"v": 1}
 
 
+def test_an_id_repeated_across_batches_is_kept_once(project, monkeypatch):
+    """The fast pass stops at the unique index and the checked pass imports the file."""
+    monkeypatch.setattr(import_services, "BATCH_ROWS", 10)
+    rows = [{"id": n % 25, "data": {"n": n}} for n in range(40)]  # ids 0-14 appear twice
+    job = run(project, jsonl(*rows))
+    assert job.status == "succeeded", job.errors
+    assert (job.rows, job.imported, job.duplicates) == (40, 25, 15)
+    stored = dict(Item.objects.filter(dataset__name="data").values_list("external_id", "data"))
+    assert len(stored) == 25
+    assert stored["3"] == {"n": 3}  # the first occurrence wins
+    assert DailyUsage.objects.get(project=project).items_imported == 25
+
+
 def test_a_crash_part_way_leaves_nothing_and_a_rerun_imports_everything(project, monkeypatch):
     monkeypatch.setattr(import_services, "BATCH_ROWS", 10)
     real_write = import_services.ItemWriter.write
