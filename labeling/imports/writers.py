@@ -128,8 +128,11 @@ class ItemWriter:
 
     def _copy(self, payload: bytes) -> None:
         sql = f"COPY {Item._meta.db_table} ({', '.join(ITEM_COLUMNS)}) FROM STDIN"
-        with connection.cursor() as cursor, cursor.copy(sql) as copy:
-            copy.write(payload)
+        # psycopg's copy() is not wrapped by Django: without this its errors would not be
+        # django.db errors (a repeated id must arrive as IntegrityError).
+        with connection.wrap_database_errors, connection.cursor() as cursor:
+            with cursor.copy(sql) as copy:
+                copy.write(payload)
 
     def _insert_items(self, rows: list[CleanRow]) -> None:
         items = []
