@@ -14,6 +14,10 @@ from tenancy.models import Organization, OrganizationKind, Project, ProjectAssig
 
 from .factories import PASSWORD, ImportJobFactory, ItemFactory, OrganizationFactory
 
+# Imports report progress on a second connection ("progress", PostgreSQL only): a test that
+# runs an import must be allowed to use it.
+IMPORT_DATABASES = ["default", "progress"] if "progress" in settings.DATABASES else ["default"]
+
 ROLES = [
     r.value
     for r in (Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER, Role.QA_LEAD, Role.ANNOTATOR)
@@ -177,4 +181,4 @@ def require_service(env_var: str, what: str) -> None:
         pytest.skip(f"{what}: run the suite with platform/test.sh (it sets {env_var})")
 
 
-__all__ = ["PASSWORD", "ROLES", "World", "require_service"]
+__all__ = ["IMPORT_DATABASES", "PASSWORD", "ROLES", "World", "require_service"]

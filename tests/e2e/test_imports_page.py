@@ -9,17 +9,17 @@ import re
 
 import orjson
 import pytest
-from django.conf import settings
 from playwright.sync_api import expect
 
 from labeling.models import Dataset, ImportJob, Item
+from tests.conftest import IMPORT_DATABASES
 
 pytestmark = [
     pytest.mark.e2e,
     # Imports report progress on a second connection alias on PostgreSQL (tests/labeling).
     pytest.mark.django_db(
         transaction=True,
-        databases=["default", "progress"] if "progress" in settings.DATABASES else ["default"],
+        databases=IMPORT_DATABASES,
     ),
 ]
 

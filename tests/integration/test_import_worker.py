@@ -21,13 +21,12 @@ from billing.models import DailyUsage
 from config import celery_app
 from labeling.imports.services import BATCH_ROWS
 from labeling.models import Annotation, ImportJob, Item
-from tests.conftest import require_service
+from tests.conftest import IMPORT_DATABASES, require_service
 
 # Imports report progress on a second connection alias on PostgreSQL (tests/labeling).
-DATABASES = ["default", "progress"] if "progress" in settings.DATABASES else ["default"]
 pytestmark = [
     pytest.mark.integration,
-    pytest.mark.django_db(transaction=True, databases=DATABASES),
+    pytest.mark.django_db(transaction=True, databases=IMPORT_DATABASES),
 ]
 
 # A few thousand rows take the worker a second or two; this only bounds a hung run.

@@ -2,16 +2,15 @@
 
 import orjson
 import pytest
-from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from labeling.models import ImportJob, Item
 from tenancy.models import Role
 
+from ..conftest import IMPORT_DATABASES
 from ..factories import ItemFactory
 
-DATABASES = ["default", "progress"] if "progress" in settings.DATABASES else ["default"]
-pytestmark = pytest.mark.django_db(databases=DATABASES)
+pytestmark = pytest.mark.django_db(databases=IMPORT_DATABASES)
 
 
 def upload(name: str, rows: list[dict]) -> SimpleUploadedFile:

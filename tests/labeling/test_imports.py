@@ -6,7 +6,6 @@ import json
 
 import orjson
 import pytest
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import OperationalError
@@ -17,9 +16,9 @@ from labeling.imports.services import import_job_create, import_job_run
 from labeling.models import Annotation, Annotator, Dataset, ImportJob, Item
 from tenancy import services as tenancy_services
 
-# Imports report progress on a second connection (PostgreSQL only): let the tests use it.
-DATABASES = ["default", "progress"] if "progress" in settings.DATABASES else ["default"]
-pytestmark = pytest.mark.django_db(databases=DATABASES)
+from ..conftest import IMPORT_DATABASES
+
+pytestmark = pytest.mark.django_db(databases=IMPORT_DATABASES)
 
 
 @pytest.fixture
