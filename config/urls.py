@@ -13,6 +13,11 @@ urlpatterns = [
         labeling_views.project_imports,
         name="project-imports",
     ),
+    path(
+        "projects/<int:project_id>/annotate/",
+        labeling_views.annotate,
+        name="project-annotate",
+    ),
     path("status/", tenancy_views.system_status, name="system-status"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),

@@ -59,4 +59,23 @@ urlpatterns = [
         name="api-project-items",
     ),
     path("items/<int:item_id>/", labeling_apis.ItemDetailApi.as_view(), name="api-item"),
+    path(
+        "projects/<int:project_id>/next/", labeling_apis.ProjectNextApi.as_view(), name="api-next"
+    ),
+    path(
+        "projects/<int:project_id>/my-stats/",
+        labeling_apis.ProjectMyStatsApi.as_view(),
+        name="api-my-stats",
+    ),
+    path(
+        "items/<int:item_id>/annotations/",
+        labeling_apis.ItemAnnotationCreateApi.as_view(),
+        name="api-item-annotations",
+    ),
+    path("items/<int:item_id>/skip/", labeling_apis.ItemSkipApi.as_view(), name="api-item-skip"),
+    path(
+        "annotations/<int:annotation_id>/undo/",
+        labeling_apis.AnnotationUndoApi.as_view(),
+        name="api-annotation-undo",
+    ),
 ]

@@ -17,9 +17,9 @@ from rest_framework.response import Response
 
 from tenancy.apis import ProjectApi, TenantApi
 from tenancy.models import Role
-from tenancy.selectors import user_may_change_project, user_role
+from tenancy.selectors import user_may_annotate, user_may_change_project, user_role
 
-from . import selectors
+from . import queue, selectors
 from .imports.services import import_job_create
 from .models import ImportFormat, ImportJob, ItemStatus, OnError
 
@@ -247,3 +247,120 @@ class ItemDetailApi(TenantApi):
         item = selectors.access_item(user=request.user, item_id=item_id)
         _require(self, request.user, DATA_READERS, "Annotators see items through the queue.")
         return Response(ItemDetailOutput(item).data)
+
+
+# --- the task queue (annotators) ----------------------------------------------------------
+
+
+class ConflictError(exceptions.APIException):
+    status_code = status.HTTP_409_CONFLICT
+    default_detail = "The request conflicts with the item's state."
+    default_code = "conflict"
+
+
+class TaskOutput(serializers.Serializer):
+    item = serializers.IntegerField()
+    data = serializers.JSONField()
+    prelabel = PrelabelOutput(allow_null=True)
+    lease_expires = serializers.DateTimeField()
+
+
+def task_payload(lease) -> dict:
+    item, project = lease.item, lease.item.project
+    shown = queue.prelabel_shown(project=project, item=item, lease=lease)
+    prelabel = {"label": item.prelabel, "confidence": item.prelabel_confidence} if shown else None
+    return TaskOutput(
+        {
+            "item": item.pk,
+            "data": item.data,
+            "prelabel": prelabel,
+            "lease_expires": lease.expires_at,
+        }
+    ).data
+
+
+def _require_annotator(api: TenantApi, user, project) -> None:
+    if not user_may_annotate(user=user, project=project):
+        api.deny("Only the project's annotators label its items.")
+
+
+class ProjectNextApi(ProjectApi):
+    @extend_schema(request=None, responses={200: TaskOutput, 204: None})
+    def post(self, request, project_id):
+        _require_annotator(self, request.user, self.project)
+        lease = queue.lease_next(project=self.project, user=request.user)
+        if lease is None:
+            return Response(status=status.HTTP_204_NO_CONTENT)
+        lease.item.project = self.project
+        return Response(task_payload(lease))
+
+
+class AnnotationInput(serializers.Serializer):
+    label = serializers.JSONField()
+    duration_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
+
+
+class ItemAnnotationCreateApi(TenantApi):
+    @extend_schema(
+        request=AnnotationInput,
+        responses={
+            201: inline_serializer(
+                "AnnotationCreated",
+                {"id": serializers.IntegerField(), "item_status": serializers.CharField()},
+            )
+        },
+    )
+    def post(self, request, item_id):
+        item = selectors.access_item(user=request.user, item_id=item_id)
+        _require_annotator(self, request.user, item.project)
+        serializer = AnnotationInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            annotation = queue.annotation_submit(
+                item=item,
+                user=request.user,
+                label=serializer.validated_data["label"],
+                duration_ms=serializer.validated_data.get("duration_ms"),
+            )
+        except queue.Conflict as exc:
+            raise ConflictError(str(exc)) from exc
+        item.refresh_from_db(fields=["status"])
+        return Response(
+            {"id": annotation.pk, "item_status": item.status}, status=status.HTTP_201_CREATED
+        )
+
+
+class ItemSkipApi(TenantApi):
+    @extend_schema(request=None, responses={204: None})
+    def post(self, request, item_id):
+        item = selectors.access_item(user=request.user, item_id=item_id)
+        _require_annotator(self, request.user, item.project)
+        queue.item_skip(item=item, user=request.user)
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class AnnotationUndoApi(TenantApi):
+    @extend_schema(request=None, responses={200: TaskOutput})
+    def post(self, request, annotation_id):
+        annotation = selectors.access_own_annotation(user=request.user, annotation_id=annotation_id)
+        try:
+            lease = queue.annotation_undo(annotation=annotation, user=request.user)
+        except queue.Conflict as exc:
+            raise ConflictError(str(exc)) from exc
+        return Response(task_payload(lease))
+
+
+class ProjectMyStatsApi(ProjectApi):
+    @extend_schema(
+        responses=inline_serializer(
+            "AnnotatorStats",
+            {
+                "today": serializers.IntegerField(),
+                "gold_answered": serializers.IntegerField(),
+                "gold_accuracy": serializers.FloatField(allow_null=True),
+            },
+        )
+    )
+    def get(self, request, project_id):
+        _require_annotator(self, request.user, self.project)
+        return Response(queue.annotator_stats(project=self.project, user=request.user))

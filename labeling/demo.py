@@ -6,6 +6,7 @@ import random
 import orjson
 from django.core.files.uploadedfile import SimpleUploadedFile
 
+from . import queue
 from .imports.services import import_job_create, import_job_run
 
 PRODUCTS = [
@@ -49,6 +50,12 @@ TICKETS = {
 }
 
 
+# What each generated review really says, for the simulated workforce below.
+TRUTH: dict[str, str] = {}
+# How often each simulated annotator picks the true label (the rest: a random one).
+ACCURACY = {"annotator": 0.92, "annotator2": 0.85, "annotator3": 0.7}
+
+
 def review_rows(count: int, rng: random.Random):
     for n in range(count):
         sentiment, phrases = rng.choice(
@@ -56,6 +63,7 @@ def review_rows(count: int, rng: random.Random):
         )
         text = f"The {rng.choice(PRODUCTS)} {rng.choice(phrases)}."
         row = {"id": f"review-{n + 1:04d}", "data": {"text": text, "stars": rng.randint(1, 5)}}
+        TRUTH[row["id"]] = sentiment
         if n % 20 == 0:
             row["gold"] = sentiment  # every 20th item is a gold (honeypot) item
         if n >= count - 30:
@@ -92,3 +100,27 @@ def seed(context: dict) -> None:
         # commit: run the job here (the task finds it done and leaves it).
         job = import_job_run(job_id=job.pk)
         context["stdout"].write(f"  {project.name}: {job.message}")
+    simulate_workforce(projects["reviews"], users, rng, context["stdout"])
+
+
+def simulate_workforce(project, users, rng: random.Random, stdout, tasks_each: int = 80) -> None:
+    """Three annotators of different care work through the queue, as they would in the UI."""
+    labels = project.labels
+    labeled = 0
+    for username, accuracy in ACCURACY.items():
+        user = users[username]
+        for _ in range(tasks_each):
+            lease = queue.lease_next(project=project, user=user)
+            if lease is None:
+                break
+            truth = TRUTH.get(lease.item.external_id, rng.choice(labels))
+            label = truth if rng.random() < accuracy else rng.choice(labels)
+            duration_ms = rng.randint(2_000, 9_000)
+            queue.annotation_submit(
+                item=lease.item, user=user, label=label, duration_ms=duration_ms
+            )
+            labeled += 1
+    done = project.items.filter(status="complete").count()
+    stdout.write(
+        f"  {project.name}: {len(ACCURACY)} annotators labeled {labeled} tasks; {done} complete"
+    )

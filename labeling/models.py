@@ -82,6 +82,12 @@ class Item(models.Model):
             # Counts by status, and every listing in id order (per status; the listing of all
             # statuses merges the three ranges): one index instead of two on the hot table.
             models.Index(fields=["organization", "project", "status", "id"]),
+            # The task queue's order among the open items: priority, then age.
+            models.Index(
+                fields=["organization", "project", "-priority", "id"],
+                condition=models.Q(status="open"),
+                name="item_open_queue",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -151,6 +157,12 @@ class Annotation(models.Model):
         max_length=16, choices=AnnotationSource.choices, default=AnnotationSource.HUMAN
     )
     duration_ms = models.PositiveIntegerField(null=True, blank=True)
+    prelabel_shown = models.BooleanField(
+        null=True, blank=True, help_text="Whether the annotator saw the pre-label (None: none)."
+    )
+    gold_correct = models.BooleanField(
+        null=True, blank=True, help_text="On a gold item: whether the label matched the gold."
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -169,6 +181,42 @@ class Annotation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.annotator} -> {self.label}"
+
+
+class Lease(models.Model):
+    """One annotator's hold on one item: handed out by the queue, kept until submit, skip or
+    expiry. The row stays afterwards as the record that this person was given this item (so
+    that nobody gets an item twice), and a submitted one lets its annotation be undone while
+    it has not expired."""
+
+    organization = models.ForeignKey(Organization, on_delete=models.CASCADE, related_name="+")
+    project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="+")
+    item = models.ForeignKey(Item, on_delete=models.CASCADE, related_name="leases")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    expires_at = models.DateTimeField()
+    blind = models.BooleanField(default=False, help_text="Served without its pre-label.")
+    skipped = models.BooleanField(default=False)
+    annotation = models.OneToOneField(
+        Annotation, null=True, blank=True, on_delete=models.SET_NULL, related_name="lease"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["item", "user"], name="lease_once_per_item_and_user")
+        ]
+        indexes = [
+            models.Index(fields=["organization", "project", "user", "expires_at"]),
+            # The live holds on an item, counted by the queue.
+            models.Index(
+                fields=["item", "expires_at"],
+                condition=models.Q(annotation__isnull=True, skipped=False),
+                name="lease_live_per_item",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} holds {self.item_id} until {self.expires_at:%H:%M}"
 
 
 class ImportFormat(models.TextChoices):

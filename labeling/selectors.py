@@ -87,3 +87,15 @@ def item_annotations(*, item) -> QuerySet[Annotation]:
         .select_related("annotator")
         .order_by("created_at", "id")
     )
+
+
+def access_own_annotation(*, user, annotation_id) -> Annotation:
+    """One of the caller's own annotations, in a project the caller still sees."""
+    try:
+        return Annotation.objects.select_related("item").get(
+            pk=int(annotation_id),
+            annotator__user=user,
+            project__in=project_list_for(user=user),
+        )
+    except (ValueError, TypeError, Annotation.DoesNotExist) as exc:
+        raise Http404("No annotation matches the given query.") from exc

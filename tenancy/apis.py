@@ -110,6 +110,8 @@ class ProjectOutput(serializers.ModelSerializer):
             "consensus",
             "min_agreement",
             "prelabels",
+            "blind_share",
+            "lease_minutes",
             "created_at",
             "updated_at",
             "items",
@@ -264,6 +266,8 @@ class ProjectInput(serializers.Serializer):
     )
     min_agreement = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     prelabels = serializers.BooleanField(default=False)
+    blind_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
+    lease_minutes = serializers.IntegerField(min_value=1, max_value=240, default=10)
 
 
 class ProjectCreateInput(ProjectInput):

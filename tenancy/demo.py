@@ -12,6 +12,7 @@ DEMO_USERS = [
     ("qa.lead", Role.QA_LEAD.value, "(vendor)"),
     ("annotator", Role.ANNOTATOR.value, "(vendor)"),
     ("annotator2", Role.ANNOTATOR.value, "(vendor)"),
+    ("annotator3", Role.ANNOTATOR.value, "(vendor)"),
     ("northwind.admin", Role.CLIENT_ADMIN.value, NORTHWIND),
     ("northwind.viewer", Role.CLIENT_VIEWER.value, NORTHWIND),
     ("globex.admin", Role.CLIENT_ADMIN.value, GLOBEX),
@@ -65,4 +66,5 @@ def seed(context: dict) -> None:
         workforce_assign(project=project, user=users["annotator"], role="annotator")
         workforce_assign(project=project, user=users["qa.lead"], role="qa_lead")
     workforce_assign(project=reviews, user=users["annotator2"], role="annotator")
+    workforce_assign(project=reviews, user=users["annotator3"], role="annotator")
     context.update(users=users, projects={"reviews": reviews, "tickets": tickets})

@@ -111,6 +111,16 @@ class Project(models.Model):
         help_text="Items whose consensus confidence is below this go to review.",
     )
     prelabels = models.BooleanField(default=False, help_text="Show AI pre-labels to annotators.")
+    blind_share = models.FloatField(
+        default=0.0,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of tasks served without their pre-label, to measure anchoring.",
+    )
+    lease_minutes = models.PositiveSmallIntegerField(
+        default=10,
+        validators=[MinValueValidator(1), MaxValueValidator(240)],
+        help_text="How long an annotator holds a task before it returns to the pool.",
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

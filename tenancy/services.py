@@ -159,6 +159,8 @@ def project_create(
     consensus: str = ConsensusMethod.MAJORITY,
     min_agreement: float = 0.0,
     prelabels: bool = False,
+    blind_share: float = 0.0,
+    lease_minutes: int = 10,
     created_by=None,
 ) -> Project:
     if organization.kind != OrganizationKind.CLIENT:
@@ -175,6 +177,8 @@ def project_create(
         consensus=consensus,
         min_agreement=min_agreement,
         prelabels=prelabels,
+        blind_share=blind_share,
+        lease_minutes=lease_minutes,
         created_by=created_by,
     )
     _check_policy(project)
@@ -201,6 +205,8 @@ PROJECT_EDITABLE = (
     "consensus",
     "min_agreement",
     "prelabels",
+    "blind_share",
+    "lease_minutes",
 )
 
 

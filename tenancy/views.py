@@ -66,6 +66,7 @@ def project_detail(request, project_id: int):
         "counts": selectors.project_counts(project_ids=[project.pk])[project.pk],
         "workforce": selectors.project_workforce(project=project),
         "may_change": selectors.user_may_change_project(user=request.user, project=project),
+        "may_annotate": selectors.user_may_annotate(user=request.user, project=project),
         "show_data_links": selectors.user_role(request.user)
         in (Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER),
     }

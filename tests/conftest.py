@@ -2,13 +2,17 @@
 
 import os
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
 from django.db import connections
+from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config import celery_app
+from labeling import queue
+from labeling.models import Lease
 from tenancy import services
 from tenancy.models import Organization, OrganizationKind, Project, ProjectAssignment, Role
 
@@ -67,6 +71,7 @@ class Side:
     assignment: ProjectAssignment
     item: object
     job: object
+    annotation: object  # by the side's annotator, on another item, its lease still live
     users: dict = field(default_factory=dict)
 
 
@@ -94,7 +99,20 @@ class World:
             "assignment_id": side.assignment.pk,
             "item_id": side.item.pk,
             "job_id": side.job.pk,
+            "annotation_id": side.annotation.pk,
         }
+
+
+def _annotate(item, user, label):
+    """A submitted label whose lease is still live (so that it can be undone)."""
+    Lease.objects.create(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        item=item,
+        user=user,
+        expires_at=timezone.now() + timedelta(minutes=10),
+    )
+    return queue.annotation_submit(item=item, user=user, label=label)
 
 
 def _member(organization, role, username):
@@ -142,16 +160,19 @@ def world(db) -> World:
     items_b = ItemFactory.create_batch(2, dataset__project=project_b)
     job_a = ImportJobFactory(dataset=items_a[0].dataset)
     job_b = ImportJobFactory(dataset=items_b[0].dataset)
+    annotation_a = _annotate(items_a[1], users[Role.ANNOTATOR], "positive")
+    annotation_b = _annotate(items_b[1], b_annotator, "urgent")
     return World(
         vendor=vendor,
         users=users,
-        a=Side(org_a, project_a, assignment_a, items_a[0], job_a, users),
+        a=Side(org_a, project_a, assignment_a, items_a[0], job_a, annotation_a, users),
         b=Side(
             org_b,
             project_b,
             assignment_b,
             items_b[0],
             job_b,
+            annotation_b,
             {**b_users, Role.ANNOTATOR.value: b_annotator},
         ),
         spare_annotator=spare,

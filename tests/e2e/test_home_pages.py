@@ -57,7 +57,9 @@ def test_role_logs_in_and_sees_its_home_page_and_project(role, e2e_world, page, 
     expect(page.get_by_test_id("role")).to_have_attribute("data-role", role)
     expect(page.get_by_test_id("role")).to_have_text(Role(role).label)
     expect(page.get_by_test_id("home-title")).to_have_text(home.title)
-    expect(page.get_by_test_id("project-row").get_by_role("link")).to_have_text(home.projects)
+    expect(page.get_by_test_id("project-row").get_by_test_id("project-link")).to_have_text(
+        home.projects
+    )
     expect(page.get_by_test_id("client-card").get_by_role("heading")).to_have_text(
         home.client_cards
     )

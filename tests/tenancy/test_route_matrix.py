@@ -38,6 +38,7 @@ def everyone(status):
 
 CLIENT_SIDE_ONLY = {OP: 200, ADMIN: 200, VIEWER: 200, QA: 403, ANN: 403}
 DATA_READERS = {OP: 200, ADMIN: 200, VIEWER: 200, QA: 200, ANN: 403}
+ANNOTATORS_ONLY = {OP: 403, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 200}
 
 
 @dataclass
@@ -152,6 +153,16 @@ SPECS: dict[str, Spec] = {
     "api-project-datasets": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.dataset.name),
     "api-project-items": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.external_id),
     "api-item": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.external_id),
+    # the task queue: the project's annotators only; an annotation is undone by its author only
+    "project-annotate": Spec({"get": ANNOTATORS_ONLY}, shows=_project_name),
+    "api-next": Spec({"post": ANNOTATORS_ONLY}),
+    "api-my-stats": Spec({"get": ANNOTATORS_ONLY}),
+    "api-item-annotations": Spec(
+        {"post": {OP: 403, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 201}},
+        payloads={"post": lambda w, r: {"label": "negative", "duration_ms": 1500}},
+    ),
+    "api-item-skip": Spec({"post": {OP: 403, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 204}}),
+    "api-annotation-undo": Spec({"post": {OP: 404, ADMIN: 404, VIEWER: 404, QA: 404, ANN: 200}}),
 }
 
 ROUTES = {route.name: route for route in all_routes()}

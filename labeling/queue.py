@@ -1,0 +1,305 @@
+"""The task queue: leases, submissions, skips and undo (services of the annotation workflow).
+
+Who gets what: an annotator is never handed an item twice, and an item is never held by more
+people than its remaining overlap needs (done + live leases < needed). Order: priority, then
+age. On PostgreSQL the claim locks the chosen item row with SKIP LOCKED, so concurrent
+annotators neither collide nor wait for each other; on SQLite a transaction is enough for one
+process.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import timedelta
+
+import orjson
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from billing.services import usage_add
+from tenancy.models import Project, TaskType
+
+from .imports.rows import RowInvalid, RowValidator
+from .models import (
+    Annotation,
+    AnnotationSource,
+    Annotator,
+    AnnotatorKind,
+    Item,
+    ItemStatus,
+    Lease,
+)
+from .signals import items_completed
+
+
+class Conflict(Exception):
+    """The request clashes with the item's state (409): already labeled, too late to undo."""
+
+
+def annotator_for(user) -> Annotator:
+    """The platform user's annotator identity, made on first use."""
+    try:
+        return user.annotator
+    except Annotator.DoesNotExist:
+        try:
+            with transaction.atomic():
+                return Annotator.objects.create(
+                    kind=AnnotatorKind.HUMAN, user=user, name=user.get_username()
+                )
+        except IntegrityError:  # made by a concurrent request
+            return Annotator.objects.get(user=user)
+
+
+def label_clean(*, project: Project, value):
+    """The label as stored, or ValidationError naming the field and the label set."""
+    validator = RowValidator(
+        labels=project.labels, multilabel=project.task_type == TaskType.MULTILABEL
+    )
+    try:
+        return orjson.loads(validator.label(value, "label"))
+    except RowInvalid as exc:
+        raise ValidationError({"label": [str(exc).replace("'label' ", "The label ", 1)]}) from exc
+
+
+def _live_leases(now):
+    return (
+        Lease.objects.filter(
+            item=OuterRef("pk"), annotation__isnull=True, skipped=False, expires_at__gt=now
+        )
+        .order_by()
+        .values("item")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+
+
+def _candidates(*, project: Project, user, annotator: Annotator):
+    """Items this person may take now, best first."""
+    return (
+        Item.objects.filter(organization_id=project.organization_id, project=project)
+        .exclude(Exists(Lease.objects.filter(item=OuterRef("pk"), user=user)))
+        .exclude(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)))
+        .order_by("-priority", "id")
+    )
+
+
+# Candidates tried per request before answering "nothing left" (each one was taken by someone
+# else between the search and the lock): a handful covers any realistic contention.
+CLAIM_ATTEMPTS = 8
+
+
+def _claim_open_item(*, candidates, now) -> Item | None:
+    """Lock the best open item that still needs a person. The search's snapshot may predate
+    another annotator's lease on it, so once the row is locked (and every lease on it must take
+    that lock first) its capacity is counted again in a fresh statement."""
+    tried: list[int] = []
+    for _ in range(CLAIM_ATTEMPTS):
+        item = (
+            candidates.filter(status=ItemStatus.OPEN)
+            .exclude(pk__in=tried)
+            .annotate(live=Coalesce(Subquery(_live_leases(now)), Value(0)))
+            .filter(done__lt=F("needed") - F("live"))
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
+        if item is None:
+            return None
+        live = Lease.objects.filter(
+            item=item, annotation__isnull=True, skipped=False, expires_at__gt=now
+        ).count()
+        if item.status == ItemStatus.OPEN and item.done + live < item.needed:
+            return item
+        tried.append(item.pk)
+    return None
+
+
+@transaction.atomic
+def lease_next(*, project: Project, user) -> Lease | None:
+    """The caller's current task, or a new lease on the best item for them; None when nothing
+    is left for this person. Asking again while a lease is live returns the same task."""
+    now = timezone.now()
+    live = (
+        Lease.objects.filter(
+            organization_id=project.organization_id,
+            project=project,
+            user=user,
+            annotation__isnull=True,
+            skipped=False,
+            expires_at__gt=now,
+        )
+        .select_related("item")
+        .order_by("created_at", "id")  # after an undo two may be live: the older first
+        .first()
+    )
+    if live is not None:
+        return live
+    annotator = annotator_for(user)
+    candidates = _candidates(project=project, user=user, annotator=annotator)
+    item = None
+    if project.gold_rate and random.random() < project.gold_rate:
+        # A gold (honeypot) item, served like any other; gold items stay servable to everyone
+        # who has not answered them yet, whatever their overlap.
+        item = (
+            candidates.filter(gold_label__isnull=False)
+            .select_for_update(skip_locked=True, of=("self",))
+            .first()
+        )
+    if item is None:
+        item = _claim_open_item(candidates=candidates, now=now)
+    if item is None:
+        return None
+    blind = bool(item.prelabel is not None and project.prelabels) and (
+        random.random() < project.blind_share
+    )
+    lease, _ = Lease.objects.update_or_create(
+        item=item,
+        user=user,
+        defaults={
+            "organization_id": project.organization_id,
+            "project": project,
+            "expires_at": now + timedelta(minutes=project.lease_minutes),
+            "blind": blind,
+            "skipped": False,
+        },
+    )
+    lease.item = item
+    return lease
+
+
+def prelabel_shown(*, project: Project, item: Item, lease: Lease | None) -> bool | None:
+    if item.prelabel is None:
+        return None
+    return bool(project.prelabels and not (lease and lease.blind))
+
+
+@transaction.atomic
+def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None) -> Annotation:
+    """Record a label. One per person and item: a second (or a retried) submission raises
+    Conflict and writes nothing. The item completes when it reaches its overlap."""
+    project = item.project
+    value = label_clean(project=project, value=label)
+    item = Item.objects.select_for_update().get(pk=item.pk)
+    annotator = annotator_for(user)
+    if (
+        Annotation.objects.filter(item=item, annotator=annotator)
+        .exclude(source=AnnotationSource.REVIEW)
+        .exists()
+    ):
+        raise Conflict("You have labeled this item already.")
+    now = timezone.now()
+    lease = Lease.objects.filter(item=item, user=user).first()
+    holds = lease is not None and not lease.skipped and lease.annotation_id is None
+    holds = holds and lease.expires_at > now
+    is_gold = item.gold_label is not None
+    if not holds and not is_gold:
+        live = Lease.objects.filter(
+            item=item, annotation__isnull=True, skipped=False, expires_at__gt=now
+        ).count()
+        if item.status != ItemStatus.OPEN or item.done + live >= item.needed:
+            raise Conflict("This item needs no more labels; ask for the next task.")
+    annotation = Annotation.objects.create(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        item=item,
+        annotator=annotator,
+        label=value,
+        source=AnnotationSource.HUMAN,
+        duration_ms=duration_ms,
+        prelabel_shown=prelabel_shown(project=project, item=item, lease=lease if holds else None),
+        gold_correct=_gold_match(item.gold_label, value) if is_gold else None,
+    )
+    if lease is not None and holds:
+        Lease.objects.filter(pk=lease.pk).update(annotation=annotation)
+    completed = False
+    Item.objects.filter(pk=item.pk).update(done=F("done") + 1)
+    if item.status == ItemStatus.OPEN and item.done + 1 >= item.needed:
+        Item.objects.filter(pk=item.pk).update(status=ItemStatus.COMPLETE, completed_at=now)
+        completed = True
+        transaction.on_commit(
+            lambda: items_completed.send(None, project_id=project.pk, item_ids=[item.pk])
+        )
+    usage_add(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        annotations=1,
+        annotator_seconds=round((duration_ms or 0) / 1000),
+        items_completed=int(completed),
+    )
+    return annotation
+
+
+def _gold_match(gold, value) -> bool:
+    if isinstance(gold, list) and isinstance(value, list):
+        return sorted(gold) == sorted(value)
+    return gold == value
+
+
+@transaction.atomic
+def item_skip(*, item: Item, user) -> None:
+    """Give the task back; this person is not offered the item again."""
+    updated = Lease.objects.filter(item=item, user=user, annotation__isnull=True).update(
+        skipped=True, expires_at=timezone.now()
+    )
+    if not updated:
+        Lease.objects.get_or_create(
+            item=item,
+            user=user,
+            defaults={
+                "organization_id": item.organization_id,
+                "project_id": item.project_id,
+                "expires_at": timezone.now(),
+                "skipped": True,
+            },
+        )
+
+
+@transaction.atomic
+def annotation_undo(*, annotation: Annotation, user) -> Lease:
+    """Take back one's last label while its lease holds: the item returns to this person."""
+    lease = Lease.objects.select_for_update().filter(annotation=annotation, user=user).first()
+    now = timezone.now()
+    if lease is None or lease.expires_at <= now:
+        raise Conflict("Too late to undo: the task's lease has expired.")
+    item = Item.objects.select_for_update().get(pk=annotation.item_id)
+    if item.status == ItemStatus.REVIEW or (item.label is not None):
+        raise Conflict("Too late to undo: the item's label is decided.")
+    was_complete = item.status == ItemStatus.COMPLETE
+    Lease.objects.filter(pk=lease.pk).update(annotation=None)
+    annotation.delete()
+    Item.objects.filter(pk=item.pk).update(
+        done=F("done") - 1,
+        status=ItemStatus.OPEN,
+        completed_at=None,
+    )
+    usage_add(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        annotations=-1,
+        annotator_seconds=-round((annotation.duration_ms or 0) / 1000),
+        items_completed=-int(was_complete),
+    )
+    lease.annotation = None
+    lease.item = Item.objects.get(pk=item.pk)
+    return lease
+
+
+def annotator_stats(*, project: Project, user) -> dict:
+    """Today's count and gold accuracy of one person on one project."""
+    start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    mine = Annotation.objects.filter(
+        organization_id=project.organization_id,
+        project=project,
+        annotator__user=user,
+        source=AnnotationSource.HUMAN,
+    )
+    gold = mine.filter(gold_correct__isnull=False).aggregate(
+        answered=Count("id"), correct=Count("id", filter=Q(gold_correct=True))
+    )
+    return {
+        "today": mine.filter(created_at__gte=start).count(),
+        "gold_answered": gold["answered"],
+        "gold_accuracy": (gold["correct"] / gold["answered"]) if gold["answered"] else None,
+    }
