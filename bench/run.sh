@@ -2,10 +2,12 @@
 # Run a benchmark against a throwaway PostgreSQL cluster (durable settings: fsync on).
 #
 #   bash bench/run.sh import [ROWS]
+#   bash bench/run.sh queue [ITEMS] [ANNOTATORS]   (also gunicorn; env BENCH_WEB_PORT,
+#                                                   BENCH_WEB_WORKERS, BENCH_TIME_LIMIT)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-name=${1:?usage: bench/run.sh import [ROWS]}
+name=${1:?usage: bench/run.sh import [ROWS] | queue [ITEMS] [ANNOTATORS]}
 shift
 bash platform/apt.sh postgres >/dev/null
 bash platform/bootstrap.sh
@@ -21,5 +23,20 @@ export LOG_LEVEL=WARNING
 .venv/bin/python manage.py migrate -v0
 case "$name" in
   import) .venv/bin/python bench/import_bench.py --rows "${1:-1000000}" ;;
+  queue)
+    # gunicorn as in production (DEBUG off, plain HTTP on loopback). 4 sync workers on 2 cores:
+    # a worker waits on PostgreSQL for much of each request (locks, commits, connecting), so
+    # about twice the cores keeps both busy; more only adds context switches and backends
+    # competing with the 32 client processes for the same 2 cores.
+    export WEB_PORT=${BENCH_WEB_PORT:-8390} WEB_WORKERS=${BENCH_WEB_WORKERS:-4}
+    export DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
+      DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0 MEDIA_ROOT=$LQA_VAR/media
+    SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+    export SECRET_KEY
+    trap 'bash platform/services.sh stop web >/dev/null || true
+      bash platform/services.sh stop postgres >/dev/null || true; rm -rf "$LQA_VAR" "$LQA_PGDATA"' EXIT
+    bash platform/services.sh start web >/dev/null
+    .venv/bin/python bench/queue_bench.py --items "${1:-100000}" --annotators "${2:-32}" \
+      --url "http://127.0.0.1:$WEB_PORT" --time-limit "${BENCH_TIME_LIMIT:-600}" ;;
   *) echo "unknown benchmark: $name" >&2; exit 2 ;;
 esac
