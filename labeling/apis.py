@@ -135,6 +135,12 @@ class ProjectDatasetListApi(ProjectApi):
         return Response(DatasetOutput(selectors.dataset_list(project=self.project), many=True).data)
 
 
+def prelabel_of(item) -> dict | None:
+    if item.prelabel is None:
+        return None
+    return {"label": item.prelabel, "confidence": item.prelabel_confidence}
+
+
 class PrelabelOutput(serializers.Serializer):
     label = serializers.JSONField()
     confidence = serializers.FloatField(allow_null=True)
@@ -156,9 +162,7 @@ class ItemOutput(serializers.Serializer):
 
     @extend_schema_field(PrelabelOutput(allow_null=True))
     def get_prelabel(self, item) -> dict | None:
-        if item.prelabel is None:
-            return None
-        return {"label": item.prelabel, "confidence": item.prelabel_confidence}
+        return prelabel_of(item)
 
 
 class AnnotationOutput(serializers.Serializer):
@@ -268,7 +272,7 @@ class TaskOutput(serializers.Serializer):
 def task_payload(lease) -> dict:
     item, project = lease.item, lease.item.project
     shown = queue.prelabel_shown(project=project, item=item, lease=lease)
-    prelabel = {"label": item.prelabel, "confidence": item.prelabel_confidence} if shown else None
+    prelabel = prelabel_of(item) if shown else None
     return TaskOutput(
         {
             "item": item.pk,
