@@ -64,11 +64,14 @@ def label_clean(*, project: Project, value):
         raise ValidationError({"label": [str(exc).replace("'label' ", "The label ", 1)]}) from exc
 
 
+def _live(now) -> Q:
+    """A lease that still holds its item: handed out, not submitted, skipped or expired."""
+    return Q(annotation__isnull=True, skipped=False, expires_at__gt=now)
+
+
 def _live_leases(now):
     return (
-        Lease.objects.filter(
-            item=OuterRef("pk"), annotation__isnull=True, skipped=False, expires_at__gt=now
-        )
+        Lease.objects.filter(_live(now), item=OuterRef("pk"))
         .order_by()
         .values("item")
         .annotate(n=Count("id"))
@@ -107,9 +110,7 @@ def _claim_open_item(*, candidates, now) -> Item | None:
         )
         if item is None:
             return None
-        live = Lease.objects.filter(
-            item=item, annotation__isnull=True, skipped=False, expires_at__gt=now
-        ).count()
+        live = Lease.objects.filter(_live(now), item=item).count()
         if item.status == ItemStatus.OPEN and item.done + live < item.needed:
             return item
         tried.append(item.pk)
@@ -123,12 +124,7 @@ def lease_next(*, project: Project, user) -> Lease | None:
     now = timezone.now()
     live = (
         Lease.objects.filter(
-            organization_id=project.organization_id,
-            project=project,
-            user=user,
-            annotation__isnull=True,
-            skipped=False,
-            expires_at__gt=now,
+            _live(now), organization_id=project.organization_id, project=project, user=user
         )
         .select_related("item")
         .order_by("created_at", "id")  # after an undo two may be live: the older first
@@ -154,19 +150,15 @@ def lease_next(*, project: Project, user) -> Lease | None:
     blind = bool(item.prelabel is not None and project.prelabels) and (
         random.random() < project.blind_share
     )
-    lease, _ = Lease.objects.update_or_create(
+    # The candidates exclude every item this person ever held: the lease is always new.
+    return Lease.objects.create(
+        organization_id=project.organization_id,
+        project=project,
         item=item,
         user=user,
-        defaults={
-            "organization_id": project.organization_id,
-            "project": project,
-            "expires_at": now + timedelta(minutes=project.lease_minutes),
-            "blind": blind,
-            "skipped": False,
-        },
+        expires_at=now + timedelta(minutes=project.lease_minutes),
+        blind=blind,
     )
-    lease.item = item
-    return lease
 
 
 def prelabel_shown(*, project: Project, item: Item, lease: Lease | None) -> bool | None:
@@ -195,9 +187,7 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
     holds = holds and lease.expires_at > now
     is_gold = item.gold_label is not None
     if not holds and not is_gold:
-        live = Lease.objects.filter(
-            item=item, annotation__isnull=True, skipped=False, expires_at__gt=now
-        ).count()
+        live = Lease.objects.filter(_live(now), item=item).count()
         if item.status != ItemStatus.OPEN or item.done + live >= item.needed:
             raise Conflict("This item needs no more labels; ask for the next task.")
     annotation = Annotation.objects.create(
