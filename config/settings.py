@@ -227,6 +227,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 LQA_IMPORT_MAX_BYTES = env_int("LQA_IMPORT_MAX_BYTES", 2 * 1024**3)
 LQA_IMPORT_MAX_ROW_BYTES = env_int("LQA_IMPORT_MAX_ROW_BYTES", 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads stream to a temporary file
+# Exports: how long a download link works, in days.
+LQA_EXPORT_LINK_DAYS = env_int("LQA_EXPORT_LINK_DAYS", 7)
 # Name of the vendor organization the first migration creates (one per installation).
 LQA_VENDOR_NAME = os.environ.get("LQA_VENDOR_NAME", "Vendor")
 

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from labeling import views as labeling_views
+from qa import views as qa_views
 from tenancy import views as tenancy_views
 
 urlpatterns = [
@@ -17,6 +18,32 @@ urlpatterns = [
         "projects/<int:project_id>/annotate/",
         labeling_views.annotate,
         name="project-annotate",
+    ),
+    path("projects/<int:project_id>/items/", labeling_views.project_items, name="project-items"),
+    path(
+        "projects/<int:project_id>/quality/",
+        qa_views.ProjectQualityView.as_view(),
+        name="project-quality",
+    ),
+    path(
+        "projects/<int:project_id>/reviews/",
+        qa_views.ProjectReviewsView.as_view(),
+        name="project-reviews",
+    ),
+    path(
+        "projects/<int:project_id>/reviews/<int:review_id>/decide/",
+        qa_views.ProjectReviewDecideView.as_view(),
+        name="project-review-decide",
+    ),
+    path(
+        "projects/<int:project_id>/audits/",
+        qa_views.ProjectAuditsView.as_view(),
+        name="project-audits",
+    ),
+    path(
+        "projects/<int:project_id>/exports/",
+        qa_views.ProjectExportsView.as_view(),
+        name="project-exports",
     ),
     path("status/", tenancy_views.system_status, name="system-status"),
     path("admin/", admin.site.urls),

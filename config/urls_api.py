@@ -4,6 +4,7 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from labeling import apis as labeling_apis
+from qa import apis as qa_apis
 from tenancy import apis as tenancy_apis
 
 urlpatterns = [
@@ -77,5 +78,49 @@ urlpatterns = [
         "annotations/<int:annotation_id>/undo/",
         labeling_apis.AnnotationUndoApi.as_view(),
         name="api-annotation-undo",
+    ),
+    # quality
+    path(
+        "projects/<int:project_id>/agreement/",
+        qa_apis.ProjectAgreementApi.as_view(),
+        name="api-agreement",
+    ),
+    path(
+        "projects/<int:project_id>/agreement/download/",
+        qa_apis.ProjectAgreementDownloadApi.as_view(),
+        name="api-agreement-download",
+    ),
+    path(
+        "projects/<int:project_id>/reviews/",
+        qa_apis.ProjectReviewListApi.as_view(),
+        name="api-project-reviews",
+    ),
+    path("reviews/<int:review_id>/", qa_apis.ReviewDetailApi.as_view(), name="api-review"),
+    path(
+        "projects/<int:project_id>/audits/",
+        qa_apis.ProjectAuditListCreateApi.as_view(),
+        name="api-project-audits",
+    ),
+    path("audits/<int:audit_id>/", qa_apis.AuditDetailApi.as_view(), name="api-audit"),
+    path(
+        "projects/<int:project_id>/consensus/refit/",
+        qa_apis.ProjectConsensusRefitApi.as_view(),
+        name="api-consensus-refit",
+    ),
+    path(
+        "projects/<int:project_id>/exports/",
+        qa_apis.ProjectExportListCreateApi.as_view(),
+        name="api-project-exports",
+    ),
+    path("exports/<int:export_id>/", qa_apis.ExportDetailApi.as_view(), name="api-export"),
+    path(
+        "exports/<int:export_id>/download/",
+        qa_apis.ExportDownloadApi.as_view(),
+        name="api-export-download",
+    ),
+    path(
+        "exports/<int:export_id>/certificate/",
+        qa_apis.ExportCertificateApi.as_view(),
+        name="api-export-certificate",
     ),
 ]

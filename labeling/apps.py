@@ -6,9 +6,11 @@ class LabelingConfig(AppConfig):
     verbose_name = "Labeling"
 
     def ready(self) -> None:
-        from tenancy.selectors import project_counter_register
+        from tenancy.selectors import project_counter_register, project_panel_register
 
         from .selectors import item_counts_by_project
+        from .views import recent_items_panel
 
-        # tenancy shows item counts on projects without importing labeling.
+        # tenancy shows item counts and recent items on projects without importing labeling.
         project_counter_register(item_counts_by_project)
+        project_panel_register(recent_items_panel)

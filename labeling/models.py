@@ -72,6 +72,9 @@ class Item(models.Model):
     priority = models.FloatField(default=0.0)
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+    labeled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the final label last changed (incremental exports)."
+    )
 
     class Meta:
         constraints = [

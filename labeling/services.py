@@ -1,6 +1,181 @@
-"""Writes of labeling data. Imports live in labeling/imports/ (a package: they are large);
-their entry points are re-exported here so that other apps find every service in one place."""
+"""Writes of labeling data. Imports live in labeling/imports/ (a package: they are large) and
+the task queue in labeling/queue.py; their entry points are re-exported here so that other apps
+find every service in one place. Below: what quality assurance decides about items, applied
+through the item transition table (statuses.py), each a conditional UPDATE so that a decision
+racing an undo or a second worker changes nothing it should not."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db import connection, transaction
+from django.db.models import Exists, F, OuterRef
+from django.utils import timezone
+
+from billing.services import usage_add
+from tenancy.models import Project
 
 from .imports.services import import_job_create, import_job_run
+from .models import Annotation, AnnotationSource, Item, ItemStatus
+from .queue import annotator_for, label_clean
+from .statuses import item_sources
 
-__all__ = ["import_job_create", "import_job_run"]
+__all__ = [
+    "import_job_create",
+    "import_job_run",
+    "item_consensus_set",
+    "item_decide",
+    "item_overlap_extend",
+    "item_review_send",
+    "items_consensus_bulk_set",
+    "items_rework",
+    "label_clean",
+]
+
+
+def _items(project: Project):
+    return Item.objects.filter(organization_id=project.organization_id, project=project)
+
+
+def item_consensus_set(*, project: Project, item_id: int, label, confidence: float | None) -> bool:
+    """The consensus label of a complete item (False: the item is no longer complete). An
+    unchanged label is not written again: its labeled_at (incremental exports) stays."""
+    items = _items(project).filter(pk=item_id, status=ItemStatus.COMPLETE)
+    changed = items.exclude(label=label, confidence=confidence).update(
+        label=label, confidence=confidence, labeled_at=timezone.now()
+    )
+    return bool(changed) or items.exists()
+
+
+def item_overlap_extend(*, project: Project, item_id: int, confidence: float | None) -> bool:
+    """Adaptive overlap: a doubtful complete item asks for one more annotation, up to the
+    project's maximum (False when it has that many already or is no longer complete)."""
+    return bool(
+        _items(project)
+        .filter(pk=item_id, status=ItemStatus.COMPLETE, needed__lt=project.max_overlap)
+        .update(
+            status=ItemStatus.OPEN,
+            needed=F("needed") + 1,
+            label=None,
+            confidence=confidence,
+            completed_at=None,
+            labeled_at=timezone.now(),
+        )
+    )
+
+
+def item_review_send(*, project: Project, item_id: int, label, confidence: float | None) -> bool:
+    """A complete item goes to the review queue, with the label consensus proposes (if any)."""
+    return bool(
+        _items(project)
+        .filter(pk=item_id, status__in=[ItemStatus.COMPLETE, ItemStatus.REVIEW])
+        .update(
+            status=ItemStatus.REVIEW, label=label, confidence=confidence, labeled_at=timezone.now()
+        )
+    )
+
+
+@transaction.atomic
+def item_decide(*, project: Project, item: Item, user, label) -> Annotation:
+    """A QA lead's decision: an annotation with source `review`, and the item's final label.
+    The label is validated against the project's set (ValidationError naming `label`)."""
+    value = label_clean(project=project, value=label)
+    item = _items(project).select_for_update().get(pk=item.pk)
+    if item.status not in item_sources(ItemStatus.COMPLETE) or item.status == ItemStatus.OPEN:
+        # An open item is still being labeled (an undo or a rework reopened it).
+        raise ValueError(f"item {item.pk} is {item.status}: only finished items are decided")
+    annotation = Annotation.objects.create(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        item=item,
+        annotator=annotator_for(user),
+        label=value,
+        source=AnnotationSource.REVIEW,
+    )
+    now = timezone.now()
+    _items(project).filter(pk=item.pk).update(
+        status=ItemStatus.COMPLETE,
+        label=value,
+        confidence=1.0,
+        completed_at=item.completed_at or now,
+        labeled_at=now,
+    )
+    usage_add(organization_id=item.organization_id, project_id=item.project_id, reviews=1)
+    return annotation
+
+
+def _decided_by_review():
+    return Exists(Annotation.objects.filter(item=OuterRef("pk"), source=AnnotationSource.REVIEW))
+
+
+# Rows per UPDATE of a bulk consensus write: three arrays of this length travel as parameters
+# (about 2 MB of JSON labels at 50,000), and each statement's lock set stays small.
+CONSENSUS_WRITE_BATCH = 50_000
+
+
+def items_consensus_bulk_set(
+    *,
+    project: Project,
+    item_ids: Sequence[int],
+    labels: Sequence,
+    confidences: Sequence[float],
+) -> int:
+    """Write a project-wide consensus (a Dawid-Skene refit) onto complete items. Items a QA lead
+    decided keep their decision. Returns how many rows changed."""
+    changed = 0
+    if connection.vendor == "postgresql":
+        import orjson
+
+        table = Item._meta.db_table
+        annotation_table = Annotation._meta.db_table
+        sql = (
+            f"UPDATE {table} AS i SET label = v.label, confidence = v.confidence, "
+            "labeled_at = now() "
+            "FROM unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confidence) "
+            "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
+            "AND i.status = 'complete' "
+            "AND (i.label IS DISTINCT FROM v.label OR i.confidence IS DISTINCT FROM v.confidence) "
+            f"AND NOT EXISTS (SELECT 1 FROM {annotation_table} a "
+            "WHERE a.item_id = i.id AND a.source = 'review')"
+        )
+        with connection.cursor() as cursor:
+            for start in range(0, len(item_ids), CONSENSUS_WRITE_BATCH):
+                stop = start + CONSENSUS_WRITE_BATCH
+                cursor.execute(
+                    sql,
+                    [
+                        [int(i) for i in item_ids[start:stop]],
+                        [orjson.dumps(label).decode() for label in labels[start:stop]],
+                        [float(c) for c in confidences[start:stop]],
+                        project.organization_id,
+                        project.pk,
+                    ],
+                )
+                changed += cursor.rowcount
+        return changed
+    complete = _items(project).filter(status=ItemStatus.COMPLETE).exclude(_decided_by_review())
+    for item_id, label, confidence in zip(item_ids, labels, confidences, strict=True):
+        changed += complete.filter(pk=item_id).update(
+            label=label, confidence=confidence, labeled_at=timezone.now()
+        )
+    return changed
+
+
+def items_rework(*, project: Project, completed_from, completed_to, exclude_ids=()) -> int:
+    """A rejected audit lot goes back: each complete item of the lot asks for one more
+    annotation and loses its label until consensus runs again. Returns how many."""
+    items = _items(project).filter(status=ItemStatus.COMPLETE, completed_at__lte=completed_to)
+    if completed_from is not None:
+        items = items.filter(completed_at__gt=completed_from)
+    return (
+        items.exclude(pk__in=list(exclude_ids))
+        .exclude(_decided_by_review())
+        .update(
+            status=ItemStatus.OPEN,
+            needed=F("needed") + 1,
+            label=None,
+            confidence=None,
+            completed_at=None,
+            labeled_at=timezone.now(),
+        )
+    )

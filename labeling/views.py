@@ -1,9 +1,11 @@
-"""Pages of labeling: a project's imports (upload with live progress), the annotator's page."""
+"""Pages of labeling: a project's imports (upload with live progress), the annotator's page,
+the items browser."""
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
 
 from tenancy.selectors import (
@@ -14,7 +16,8 @@ from tenancy.selectors import (
 )
 
 from . import selectors
-from .apis import CLIENT_SIDE
+from .apis import CLIENT_SIDE, DATA_READERS
+from .models import ItemStatus
 
 
 @login_required
@@ -47,3 +50,47 @@ def annotate(request, project_id: int):
         "undo_url_template": reverse("api-annotation-undo", args=[0]),
     }
     return render(request, "labeling/annotate.html", context)
+
+
+# Items per page of the items browser.
+ITEMS_PAGE = 50
+
+
+@login_required
+def project_items(request, project_id: int):
+    """The project's items with their status and final label, newest decisions included."""
+    project = access_project(user=request.user, project_id=project_id)
+    if user_role(request.user) not in DATA_READERS:
+        raise PermissionDenied
+    status = request.GET.get("status") or None
+    if status not in ItemStatus.values:
+        status = None
+    after = request.GET.get("after")
+    after = int(after) if after and after.isdigit() else None
+    items = selectors.item_page(
+        project=project, status=status, dataset_id=None, after_id=after, limit=ITEMS_PAGE + 1
+    )
+    more = len(items) > ITEMS_PAGE
+    items = items[:ITEMS_PAGE]
+    context = {
+        "project": project,
+        "items": items,
+        "status": status,
+        "statuses": ItemStatus.choices,
+        "next_after": items[-1].pk if more else None,
+    }
+    return render(request, "labeling/item_list.html", context)
+
+
+# Items on the project page: the newest finished ones.
+RECENT_ITEMS = 10
+
+
+def recent_items_panel(*, request, project) -> str:
+    """The project page's "Latest finished items" section (data readers only)."""
+    if user_role(request.user) not in DATA_READERS:
+        return ""
+    items = selectors.recent_items(project=project, limit=RECENT_ITEMS)
+    return render_to_string(
+        "labeling/_recent_items.html", {"project": project, "items": items}, request=request
+    )

@@ -112,6 +112,7 @@ class ProjectOutput(serializers.ModelSerializer):
             "prelabels",
             "blind_share",
             "lease_minutes",
+            "aql",
             "created_at",
             "updated_at",
             "items",
@@ -268,6 +269,7 @@ class ProjectInput(serializers.Serializer):
     prelabels = serializers.BooleanField(default=False)
     blind_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=240, default=10)
+    aql = serializers.FloatField(default=1.0, help_text="Audits' AQL (ISO 2859-1 value).")
 
 
 class ProjectCreateInput(ProjectInput):

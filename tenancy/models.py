@@ -77,6 +77,10 @@ class ConsensusMethod(models.TextChoices):
     DAWID_SKENE = "dawid_skene", "Dawid-Skene"
 
 
+# The AQL values of ISO 2859-1's tables (percent defective) that audits may use.
+AQL_VALUES = (0.065, 0.1, 0.15, 0.25, 0.4, 0.65, 1.0, 1.5, 2.5, 4.0, 6.5, 10.0)
+
+
 class Project(models.Model):
     """A client's labeling project with its label set and QA policy."""
 
@@ -115,6 +119,10 @@ class Project(models.Model):
         default=0.0,
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of tasks served without their pre-label, to measure anchoring.",
+    )
+    aql = models.FloatField(
+        default=1.0,
+        help_text="Audits: the acceptable quality level, in percent defective (ISO 2859-1).",
     )
     lease_minutes = models.PositiveSmallIntegerField(
         default=10,

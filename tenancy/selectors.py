@@ -170,6 +170,23 @@ def project_counts(*, project_ids: list[int]) -> dict[int, dict[str, int]]:
     return {pk: {**EMPTY_COUNTS, **counts.get(pk, {})} for pk in project_ids}
 
 
+# --- project page panels -------------------------------------------------------------------
+# Other apps add sections to the project page without tenancy importing them: a panel is a
+# function (request, project) -> rendered HTML, or "" when it has nothing for this caller.
+
+ProjectPanel = Callable[..., str]
+_project_panels: list[ProjectPanel] = []
+
+
+def project_panel_register(panel: ProjectPanel) -> None:
+    if panel not in _project_panels:
+        _project_panels.append(panel)
+
+
+def project_panels(*, request, project: Project) -> list[str]:
+    return [html for panel in _project_panels if (html := panel(request=request, project=project))]
+
+
 # --- home pages ---------------------------------------------------------------------------
 
 

@@ -16,6 +16,7 @@ from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
 from .models import (
+    AQL_VALUES,
     ROLES_BY_KIND,
     WORKFORCE_PERMISSION,
     ConsensusMethod,
@@ -127,6 +128,10 @@ def _check_policy(project: Project) -> None:
         errors["task_type"] = [f"Choose one of: {', '.join(TaskType.values)}."]
     if project.consensus not in ConsensusMethod.values:
         errors["consensus"] = [f"Choose one of: {', '.join(ConsensusMethod.values)}."]
+    if project.aql not in AQL_VALUES:
+        errors["aql"] = [
+            f"Choose one of ISO 2859-1's AQL values: {', '.join(map(str, AQL_VALUES))}."
+        ]
     if project.max_overlap < project.overlap:
         errors["max_overlap"] = [f"Must be at least the overlap ({project.overlap})."]
     try:
@@ -161,6 +166,7 @@ def project_create(
     prelabels: bool = False,
     blind_share: float = 0.0,
     lease_minutes: int = 10,
+    aql: float = 1.0,
     created_by=None,
 ) -> Project:
     if organization.kind != OrganizationKind.CLIENT:
@@ -179,6 +185,7 @@ def project_create(
         prelabels=prelabels,
         blind_share=blind_share,
         lease_minutes=lease_minutes,
+        aql=aql,
         created_by=created_by,
     )
     _check_policy(project)
@@ -207,6 +214,7 @@ PROJECT_EDITABLE = (
     "prelabels",
     "blind_share",
     "lease_minutes",
+    "aql",
 )
 
 

@@ -69,6 +69,9 @@ def project_detail(request, project_id: int):
         "may_annotate": selectors.user_may_annotate(user=request.user, project=project),
         "show_data_links": selectors.user_role(request.user)
         in (Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER),
+        "show_item_links": selectors.user_role(request.user) != Role.ANNOTATOR,
+        "show_review_link": selectors.user_role(request.user) in (Role.OPERATOR, Role.QA_LEAD),
+        "panels": selectors.project_panels(request=request, project=project),
     }
     return render(request, "tenancy/project_detail.html", context)
 

@@ -1,18 +1,22 @@
 """Shared fixtures: a two-tenant world with one person of each role, and API clients."""
 
+import hashlib
 import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.db import connections
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config import celery_app
 from labeling import queue
-from labeling.models import Lease
+from labeling.models import Item, ItemStatus, Lease
+from qa.consensus import review_open
+from qa.models import Audit, Export, ReviewReason
 from tenancy import services
 from tenancy.models import Organization, OrganizationKind, Project, ProjectAssignment, Role
 
@@ -72,6 +76,9 @@ class Side:
     item: object
     job: object
     annotation: object  # by the side's annotator, on another item, its lease still live
+    review: object  # an open review of its third item
+    audit: object
+    export: object  # a finished export with its file
     users: dict = field(default_factory=dict)
 
 
@@ -100,6 +107,9 @@ class World:
             "item_id": side.item.pk,
             "job_id": side.job.pk,
             "annotation_id": side.annotation.pk,
+            "review_id": side.review.pk,
+            "audit_id": side.audit.pk,
+            "export_id": side.export.pk,
         }
 
 
@@ -113,6 +123,57 @@ def _annotate(item, user, label):
         expires_at=timezone.now() + timedelta(minutes=10),
     )
     return queue.annotation_submit(item=item, user=user, label=label)
+
+
+def _review_and_audit(project, item, label):
+    """An item in review (a tie, say) and a finished audit of an earlier lot."""
+    Item.objects.filter(pk=item.pk).update(
+        status=ItemStatus.REVIEW, completed_at=timezone.now(), label=label, confidence=0.5
+    )
+    review = review_open(
+        project=project,
+        item_id=item.pk,
+        reason=ReviewReason.TIE,
+        detail="the vote is tied",
+        proposed_label=label,
+        confidence=0.5,
+    )
+    audit = Audit.objects.create(
+        organization_id=project.organization_id,
+        project=project,
+        lot_to=timezone.now() - timedelta(days=1),
+        lot_size=40,
+        aql=1.0,
+        code_letter="E",
+        plan_letter="F",
+        sample_size=20,
+        accept=0,
+        reject=1,
+        inspected=13,
+        status=Audit.Status.ACCEPTED,
+    )
+    return review, audit
+
+
+def _finished_export(project):
+    """A finished export (its file written directly: the exporter is tested in tests/qa)."""
+    body = f'{{"id": "x", "data": {{}}, "label": "{project.labels[0]}"}}\n'.encode()
+    export = Export(
+        organization_id=project.organization_id,
+        project=project,
+        format="jsonl",
+        status="succeeded",
+        rows=1,
+        total=1,
+        size_bytes=len(body),
+        sha256=hashlib.sha256(body).hexdigest(),
+        certificate={"project": {"name": project.name}, "rows": 1},
+        finished_at=timezone.now(),
+        expires_at=timezone.now() + timedelta(days=7),
+    )
+    export.file.save(f"{project.name}.jsonl", ContentFile(body), save=False)
+    export.save()
+    return export
 
 
 def _member(organization, role, username):
@@ -162,10 +223,24 @@ def world(db) -> World:
     job_b = ImportJobFactory(dataset=items_b[0].dataset)
     annotation_a = _annotate(items_a[1], users[Role.ANNOTATOR], "positive")
     annotation_b = _annotate(items_b[1], b_annotator, "urgent")
+    review_a, audit_a = _review_and_audit(project_a, items_a[2], "positive")
+    review_b, audit_b = _review_and_audit(project_b, items_b[0], "urgent")
+    export_a, export_b = _finished_export(project_a), _finished_export(project_b)
     return World(
         vendor=vendor,
         users=users,
-        a=Side(org_a, project_a, assignment_a, items_a[0], job_a, annotation_a, users),
+        a=Side(
+            org_a,
+            project_a,
+            assignment_a,
+            items_a[0],
+            job_a,
+            annotation_a,
+            review_a,
+            audit_a,
+            export_a,
+            users,
+        ),
         b=Side(
             org_b,
             project_b,
@@ -173,6 +248,9 @@ def world(db) -> World:
             items_b[0],
             job_b,
             annotation_b,
+            review_b,
+            audit_b,
+            export_b,
             {**b_users, Role.ANNOTATOR.value: b_annotator},
         ),
         spare_annotator=spare,

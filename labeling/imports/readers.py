@@ -294,6 +294,13 @@ def read_csv(stream: io.BufferedReader, *, max_row_bytes: int) -> Iterator[tuple
         duplicates = sorted({name for name in names if names.count(name) > 1})
         if duplicates:
             raise FatalImportError(1, f"The CSV header repeats the column(s) {duplicates}.")
+        reserved = [n for n in names if n.startswith("lqa.") and n not in EXPORT_COLUMNS]
+        if reserved:
+            raise FatalImportError(
+                1,
+                f"The CSV header has {reserved[0]!r}: columns starting with 'lqa.' are reserved "
+                f"for this platform's exports ({', '.join(sorted(EXPORT_COLUMNS))}).",
+            )
         while True:
             try:
                 cells = next(reader)
@@ -321,6 +328,29 @@ def read_csv(stream: io.BufferedReader, *, max_row_bytes: int) -> Iterator[tuple
         raise _encoding_error(reader.line_num + 1, exc) from None
 
 
+# Columns of this platform's CSV exports (all start with "lqa."): the final label and its
+# confidence, the pre-label, the annotations (JSON) and two informational ones. A CSV export
+# imported elsewhere brings its labels along; any other "lqa." column is refused.
+EXPORT_COLUMNS = frozenset(
+    {
+        "lqa.label",
+        "lqa.confidence",
+        "lqa.agreement",
+        "lqa.status",
+        "lqa.annotations",
+        "lqa.prelabel",
+        "lqa.prelabel_confidence",
+    }
+)
+
+
+def _number(text: str):
+    try:
+        return float(text)
+    except ValueError:
+        return text  # the validator names the field and the value
+
+
 def _csv_row(record: dict[str, str]) -> dict:
     row: dict = {}
     if "id" in record:
@@ -329,6 +359,21 @@ def _csv_row(record: dict[str, str]) -> dict:
         gold = record.pop("gold")
         if gold != "":
             row["gold"] = gold
+    if "lqa.label" in record:
+        ours = {name[4:]: record.pop(name) for name in EXPORT_COLUMNS if name in record}
+        if ours.get("label"):
+            row["label"] = ours["label"]
+            if ours.get("confidence"):
+                row["confidence"] = _number(ours["confidence"])
+        if ours.get("annotations"):
+            try:
+                row["annotations"] = orjson.loads(ours["annotations"])
+            except orjson.JSONDecodeError:
+                row["annotations"] = ours["annotations"]
+        if ours.get("prelabel"):
+            row["prelabel"] = {"label": ours["prelabel"]}
+            if ours.get("prelabel_confidence"):
+                row["prelabel"]["confidence"] = _number(ours["prelabel_confidence"])
     row["data"] = record
     return row
 

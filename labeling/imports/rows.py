@@ -5,6 +5,11 @@
      "annotations": [{"annotator": "vendorB/alice", "label": "spam"}]}
 
 Only `data` is required. A bad row gives one message that names the field and the reason.
+A row of this platform's own exports is a valid row too, so that an export moves a labeled
+dataset into another project as it is: its `label` (the final label decided there) and
+`confidence` come along, `agreement` and `status` are accepted and recomputed here, and its
+annotations may carry their `source` and `created_at` (informational). Label Studio tasks are
+converted first (labeling/imports/interchange.py).
 """
 
 from __future__ import annotations
@@ -15,7 +20,10 @@ from dataclasses import dataclass
 
 import orjson
 
-ALLOWED_FIELDS = ("id", "data", "gold", "prelabel", "annotations")
+ALLOWED_FIELDS = (
+    "id", "data", "gold", "prelabel", "annotations", "label", "confidence", "agreement", "status",
+)  # fmt: skip
+ANNOTATION_FIELDS = frozenset({"annotator", "label", "source", "created_at"})
 _ALLOWED = frozenset(ALLOWED_FIELDS)
 MAX_EXTERNAL_ID = 200
 MAX_ANNOTATOR_NAME = 200
@@ -34,6 +42,8 @@ class CleanRow:
     prelabel_json: str | None
     prelabel_confidence: float | None
     annotations: tuple[tuple[str, str], ...]  # (external annotator name, label JSON)
+    label_json: str | None = None  # a final label decided elsewhere (an export's)
+    label_confidence: float | None = None
 
 
 class RowValidator:
@@ -116,24 +126,24 @@ class RowValidator:
             if extra:
                 raise RowInvalid(f"'prelabel' has an unknown field {extra[0]!r}.")
             prelabel_json = self.label(prelabel["label"], "prelabel.label")
-            confidence = prelabel.get("confidence")
-            if confidence is not None:
-                if (
-                    isinstance(confidence, bool)
-                    or not isinstance(confidence, int | float)
-                    or not math.isfinite(confidence)
-                    or not 0.0 <= confidence <= 1.0
-                ):
-                    raise RowInvalid(
-                        f"'prelabel.confidence' must be a number from 0 to 1, got {confidence!r}."
-                    )
-                prelabel_confidence = float(confidence)
+            prelabel_confidence = _confidence(prelabel.get("confidence"), "prelabel.confidence")
 
         annotations: tuple[tuple[str, str], ...] = ()
         if row.get("annotations") is not None:
             annotations = self._annotations(row["annotations"])
+        label_json = label_confidence = None
+        if row.get("label") is not None:
+            label_json = self.label(row["label"], "label")
+            label_confidence = _confidence(row.get("confidence"), "confidence")
         return CleanRow(
-            external_id, data_json, gold_json, prelabel_json, prelabel_confidence, annotations
+            external_id,
+            data_json,
+            gold_json,
+            prelabel_json,
+            prelabel_confidence,
+            annotations,
+            label_json,
+            label_confidence,
         )
 
     def _annotations(self, value) -> tuple[tuple[str, str], ...]:
@@ -145,7 +155,7 @@ class RowValidator:
         cleaned = []
         for n, entry in enumerate(value):
             field = f"annotations[{n}]"
-            if not isinstance(entry, dict) or set(entry) - {"annotator", "label"}:
+            if not isinstance(entry, dict) or not entry.keys() <= ANNOTATION_FIELDS:
                 raise RowInvalid(f"'{field}' must be an object with 'annotator' and 'label'.")
             name = entry.get("annotator")
             if not isinstance(name, str) or not name.strip():
@@ -155,13 +165,28 @@ class RowValidator:
                 raise RowInvalid(
                     f"'{field}.annotator' is longer than {MAX_ANNOTATOR_NAME} characters."
                 )
+            if "label" not in entry:
+                raise RowInvalid(f"'{field}' has no 'label'.")
+            if entry.get("source") == "review":
+                continue  # an export's review decision: its `label` is the row's final label
             if name in seen:
                 raise RowInvalid(f"'{field}': {name!r} labels this row twice.")
             seen.add(name)
-            if "label" not in entry:
-                raise RowInvalid(f"'{field}' has no 'label'.")
             cleaned.append((name, self.label(entry["label"], f"{field}.label")))
         return tuple(cleaned)
+
+
+def _confidence(value, field: str) -> float | None:
+    if value is None:
+        return None
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, int | float)
+        or not math.isfinite(value)
+        or not 0.0 <= value <= 1.0
+    ):
+        raise RowInvalid(f"'{field}' must be a number from 0 to 1, got {value!r}.")
+    return float(value)
 
 
 def _kind(value) -> str:

@@ -28,8 +28,10 @@ from django.utils.text import get_valid_filename
 from billing.services import usage_add
 from tenancy.models import Project, TaskType
 
-from ..models import Dataset, ImportFormat, ImportJob, ImportStatus, OnError
+from ..models import Dataset, ImportFormat, ImportJob, ImportStatus, Item, ItemStatus, OnError
+from ..signals import items_completed
 from ..statuses import import_job_transition
+from .interchange import from_label_studio, looks_like_label_studio
 from .pipeline import Prefetched
 from .readers import READERS, FatalImportError, RowError, open_content
 from .rows import RowInvalid, RowValidator
@@ -249,6 +251,29 @@ def _attempt(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: boo
             message=stats.summary(),
             **stats.fields(),
         )
+        if stats.annotations:
+            # Rows that brought their overlap's worth of labels are complete: consensus decides
+            # them like any other (after the commit, in batches).
+            project_id, dataset_id = job.project_id, dataset.pk
+            transaction.on_commit(lambda: _announce_completed(project_id, dataset_id))
+
+
+# Items per items_completed signal of an import (each one consensus task).
+ANNOUNCE_BATCH = 1_000
+
+
+def _announce_completed(project_id: int, dataset_id: int) -> None:
+    ids = Item.objects.filter(
+        dataset_id=dataset_id, status=ItemStatus.COMPLETE, label__isnull=True
+    ).values_list("id", flat=True)
+    batch: list[int] = []
+    for item_id in ids.order_by("id").iterator(chunk_size=ANNOUNCE_BATCH):
+        batch.append(item_id)
+        if len(batch) == ANNOUNCE_BATCH:
+            items_completed.send(None, project_id=project_id, item_ids=batch)
+            batch = []
+    if batch:
+        items_completed.send(None, project_id=project_id, item_ids=batch)
 
 
 class _Stats:
@@ -331,8 +356,14 @@ def _load(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: bool) 
             if isinstance(row, RowError):
                 stats.error(line, row.message)
                 continue
-            if job.format == "csv" and multilabel and isinstance(row.get("gold"), str):
-                row["gold"] = [label for label in row["gold"].split("|") if label]
+            if job.format == "csv" and multilabel:
+                for field in ("gold", "label"):
+                    if isinstance(row.get(field), str):
+                        row[field] = [label for label in row[field].split("|") if label]
+                if isinstance(row.get("prelabel", {}).get("label"), str):
+                    row["prelabel"]["label"] = row["prelabel"]["label"].split("|")
+            elif job.format != "csv" and looks_like_label_studio(row):
+                row = from_label_studio(row, multilabel=multilabel)
             try:
                 clean = validator.clean(row)
             except RowInvalid as exc:

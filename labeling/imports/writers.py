@@ -21,7 +21,7 @@ NULL = "\\N"
 ITEM_COLUMNS = (
     "organization_id", "project_id", "dataset_id", "external_id", "data", "status", "needed",
     "done", "gold_label", "label", "confidence", "prelabel", "prelabel_confidence", "priority",
-    "created_at", "completed_at",
+    "created_at", "completed_at", "labeled_at",
 )  # fmt: skip
 ANNOTATION_COLUMNS = (
     "organization_id", "project_id", "item_id", "annotator_id", "label", "source", "duration_ms",
@@ -109,21 +109,26 @@ class ItemWriter:
         return len(rows), duplicates
 
     def _status(self, row: CleanRow) -> tuple[str, int, bool]:
+        """A row complete with its overlap of labels, or with a final label decided elsewhere
+        (an export's), is complete; the rest open."""
         done = len(row.annotations)
-        complete = done >= self.project.overlap
+        complete = done >= self.project.overlap or row.label_json is not None
         return (ItemStatus.COMPLETE if complete else ItemStatus.OPEN), done, complete
 
     def _copy_line(self, row: CleanRow) -> str:
-        if row.annotations:
+        if row.annotations or row.label_json is not None:
             status, done, complete = self._status(row)
             counts = f"{status}\t{self.project.overlap}\t{done}"
         else:
             counts, complete = self._open, False
         confidence = NULL if row.prelabel_confidence is None else repr(row.prelabel_confidence)
+        final_confidence = NULL if row.label_confidence is None else repr(row.label_confidence)
         return (
             f"{self._head}{_text(row.external_id)}\t{_json(row.data_json)}\t{counts}\t"
-            f"{_json(row.gold_json)}\t{NULL}\t{NULL}\t{_json(row.prelabel_json)}\t"
-            f"{confidence}\t0\t{self._now}\t{self._now if complete else NULL}\n"
+            f"{_json(row.gold_json)}\t{_json(row.label_json)}\t{final_confidence}\t"
+            f"{_json(row.prelabel_json)}\t"
+            f"{confidence}\t0\t{self._now}\t{self._now if complete else NULL}\t"
+            f"{NULL if row.label_json is None else self._now}\n"
         )
 
     def _copy(self, payload: bytes) -> None:
@@ -151,6 +156,9 @@ class ItemWriter:
                     gold_label=None if row.gold_json is None else orjson.loads(row.gold_json),
                     prelabel=None if row.prelabel_json is None else orjson.loads(row.prelabel_json),
                     prelabel_confidence=row.prelabel_confidence,
+                    label=None if row.label_json is None else orjson.loads(row.label_json),
+                    confidence=row.label_confidence,
+                    labeled_at=None if row.label_json is None else self.now,
                     created_at=self.now,
                     completed_at=self.now if complete else None,
                 )

@@ -1,0 +1,541 @@
+"""The quality part of the public API (../shared/API.md): agreement, the review queue, audits,
+exports."""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import io
+
+import orjson
+from django.http import FileResponse, HttpResponse
+from django.urls import reverse
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from labeling.apis import ConflictError, ItemDetailOutput
+from labeling.models import ItemStatus
+from tenancy.apis import ProjectApi, TenantApi
+
+from . import exports, reports, selectors, services
+from .data import Filters
+from .models import (
+    Audit,
+    Export,
+    ExportFormat,
+    ExportStatus,
+    ReviewDecision,
+    ReviewReason,
+    ReviewStatus,
+    ReviewTask,
+)
+from .tasks import truth_model_refit
+
+
+def _date_param(params, name: str) -> datetime.date | None:
+    value = params.get(name)
+    if not value:
+        return None
+    try:
+        return datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise exceptions.ValidationError({name: ["Use a date as YYYY-MM-DD."]}) from exc
+
+
+def _int_param(params, name: str, what: str) -> int | None:
+    value = params.get(name)
+    if not value:
+        return None
+    if not value.isdigit():
+        raise exceptions.ValidationError({name: [f"Give {what} id."]})
+    return int(value)
+
+
+def report_filters(params) -> Filters:
+    """The report's filters from a query string; 400 naming the parameter when one is bad."""
+    filters = Filters(
+        date_from=_date_param(params, "from"),
+        date_to=_date_param(params, "to"),
+        dataset=_int_param(params, "dataset", "a dataset"),
+        annotator=_int_param(params, "annotator", "an annotator"),
+    )
+    if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
+        raise exceptions.ValidationError({"to": ["Must not be before `from`."]})
+    return filters
+
+
+FILTER_PARAMETERS = [
+    OpenApiParameter("from", datetime.date, description="Annotations made on or after this day."),
+    OpenApiParameter("to", datetime.date, description="Annotations made on or before this day."),
+    OpenApiParameter("dataset", int),
+    OpenApiParameter("annotator", int, description="The items this annotator labeled."),
+]
+
+
+def _require_reports(api: TenantApi, user) -> None:
+    if not selectors.user_may_read_reports(user=user):
+        api.deny("Annotators see their own figures on the labeling page.")
+
+
+class ProjectAgreementApi(ProjectApi):
+    @extend_schema(
+        parameters=FILTER_PARAMETERS,
+        responses={
+            200: inline_serializer(
+                "AgreementReport",
+                {
+                    "items": serializers.IntegerField(),
+                    "annotations": serializers.IntegerField(),
+                    "annotators": serializers.IntegerField(),
+                    "krippendorff_alpha": serializers.FloatField(allow_null=True),
+                    "krippendorff_alpha_ci": serializers.ListField(
+                        child=serializers.FloatField(), allow_null=True
+                    ),
+                    "fleiss_kappa": serializers.FloatField(allow_null=True),
+                    "mean_pairwise_cohen_kappa": serializers.FloatField(allow_null=True),
+                    "per_label": serializers.ListField(child=serializers.DictField()),
+                    "per_annotator": serializers.ListField(child=serializers.DictField()),
+                    "confusion": serializers.DictField(allow_null=True),
+                    "over_time": serializers.ListField(child=serializers.DictField()),
+                    "reasons": serializers.DictField(),
+                    "computed_at": serializers.DateTimeField(),
+                    "stale": serializers.BooleanField(),
+                },
+            ),
+            202: inline_serializer("AgreementComputing", {"status": serializers.CharField()}),
+        },
+    )
+    def get(self, request, project_id):
+        _require_reports(self, request.user)
+        report, state = reports.report_get(
+            project=self.project, filters=report_filters(request.query_params)
+        )
+        if report is None:
+            return Response(
+                {"status": "computing", **state},
+                status=status.HTTP_202_ACCEPTED,
+                headers={"Retry-After": "5"},
+            )
+        return Response({**report, **state})
+
+
+# Tables of the report that download as CSV or JSON.
+TABLES = ("per_annotator", "per_label", "confusion", "over_time")
+# A CSV cell starting with one of these is a formula to a spreadsheet: it gets a leading quote.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(value):
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def table_rows(report: dict, table: str) -> list[dict]:
+    if table == "confusion":
+        confusion = report.get("confusion")
+        if not confusion:
+            return []
+        return [
+            {"consensus": label, **dict(zip(confusion["labels"], row, strict=True))}
+            for label, row in zip(confusion["labels"], confusion["matrix"], strict=True)
+        ]
+    return list(report.get(table) or [])
+
+
+class ProjectAgreementDownloadApi(ProjectApi):
+    def perform_content_negotiation(self, request, force=False):
+        # `format` names the file's format here, not a DRF renderer: errors still render JSON.
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("table", enum=TABLES, default="per_annotator"),
+            OpenApiParameter("format", enum=("csv", "json")),
+            *FILTER_PARAMETERS,
+        ],
+        responses={(200, "text/csv"): bytes, (200, "application/json"): bytes},
+    )
+    def get(self, request, project_id):
+        _require_reports(self, request.user)
+        table = request.query_params.get("table", "per_annotator")
+        if table not in TABLES:
+            raise exceptions.ValidationError({"table": [f"Choose one of: {', '.join(TABLES)}."]})
+        fmt = request.query_params.get("format", "csv")
+        if fmt not in ("csv", "json"):
+            raise exceptions.ValidationError({"format": ["Choose csv or json."]})
+        report, _ = reports.report_get(
+            project=self.project, filters=report_filters(request.query_params)
+        )
+        if report is None:
+            raise ConflictError("The report is being computed; try again in a few seconds.")
+        rows = table_rows(report, table)
+        name = f"project-{self.project.pk}-{table}.{fmt}"
+        if fmt == "json":
+            response = HttpResponse(orjson.dumps(rows), content_type="application/json")
+        else:
+            buffer = io.StringIO()
+            columns = list(rows[0]) if rows else []
+            writer = csv.DictWriter(buffer, fieldnames=columns)
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({key: csv_safe(value) for key, value in row.items()})
+            response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response
+
+
+# --- the review queue -----------------------------------------------------------------------
+
+
+class ReviewOutput(serializers.ModelSerializer):
+    decided_by = serializers.CharField(source="decided_by.username", allow_null=True, default=None)
+
+    class Meta:
+        model = ReviewTask
+        fields = [
+            "id",
+            "project",
+            "item",
+            "reason",
+            "detail",
+            "status",
+            "proposed_label",
+            "confidence",
+            "audit",
+            "decision",
+            "label",
+            "defect",
+            "decided_by",
+            "created_at",
+            "decided_at",
+        ]
+
+
+class ReviewDetailOutput(ReviewOutput):
+    item = serializers.SerializerMethodField()
+
+    def get_item(self, review) -> dict:
+        return ItemDetailOutput(self.context["item"]).data
+
+
+class ReviewDecisionInput(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=ReviewDecision.choices)
+    label = serializers.JSONField(required=False)
+
+
+def _require_reviews(api: TenantApi, user) -> None:
+    if not selectors.user_may_read_reviews(user=user):
+        api.deny("The review queue is the QA leads' and operators'.")
+
+
+REVIEW_PAGE = 200
+
+
+class ProjectReviewListApi(ProjectApi):
+    @extend_schema(
+        parameters=[
+            OpenApiParameter("status", enum=ReviewStatus.values),
+            OpenApiParameter("reason", enum=ReviewReason.values),
+            OpenApiParameter("audit", int),
+        ],
+        responses=inline_serializer(
+            "ReviewQueue",
+            {
+                "open": serializers.DictField(child=serializers.IntegerField()),
+                "results": ReviewOutput(many=True),
+            },
+        ),
+    )
+    def get(self, request, project_id):
+        _require_reviews(self, request.user)
+        params = request.query_params
+        review_status = params.get("status") or None
+        if review_status and review_status not in ReviewStatus.values:
+            raise exceptions.ValidationError(
+                {"status": [f"Choose one of: {', '.join(ReviewStatus.values)}."]}
+            )
+        reason = params.get("reason") or None
+        if reason and reason not in ReviewReason.values:
+            raise exceptions.ValidationError(
+                {"reason": [f"Choose one of: {', '.join(ReviewReason.values)}."]}
+            )
+        reviews = selectors.review_list(
+            project=self.project,
+            status=review_status,
+            reason=reason,
+            audit_id=_int_param(params, "audit", "an audit"),
+        )[:REVIEW_PAGE]
+        return Response(
+            {
+                "open": selectors.review_counts(project=self.project),
+                "results": ReviewOutput(reviews, many=True).data,
+            }
+        )
+
+
+class ReviewDetailApi(TenantApi):
+    def _review(self, request, review_id) -> ReviewTask:
+        review = selectors.access_review(user=request.user, review_id=review_id)
+        _require_reviews(self, request.user)
+        return review
+
+    @extend_schema(responses=ReviewDetailOutput)
+    def get(self, request, review_id):
+        review = self._review(request, review_id)
+        item = selectors.review_items(reviews=[review])[review.item_id]
+        return Response(ReviewDetailOutput(review, context={"item": item}).data)
+
+    @extend_schema(request=ReviewDecisionInput, responses=ReviewOutput)
+    def post(self, request, review_id):
+        review = self._review(request, review_id)
+        if not selectors.user_may_review(user=request.user, project=review.project):
+            self.deny("Only the project's QA leads and operators decide reviews.")
+        serializer = ReviewDecisionInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            review = services.review_decide(
+                review=review,
+                user=request.user,
+                decision=serializer.validated_data["decision"],
+                label=serializer.validated_data.get("label"),
+            )
+        except services.Conflict as exc:
+            raise ConflictError(str(exc)) from exc
+        return Response(ReviewOutput(review).data)
+
+
+# --- audits -----------------------------------------------------------------------------------
+
+
+class AuditOutput(serializers.ModelSerializer):
+    class Meta:
+        model = Audit
+        fields = [
+            "id",
+            "project",
+            "status",
+            "lot_from",
+            "lot_to",
+            "lot_size",
+            "aql",
+            "code_letter",
+            "plan_letter",
+            "sample_size",
+            "accept",
+            "reject",
+            "inspected",
+            "defects",
+            "reworked_items",
+            "created_at",
+            "decided_at",
+        ]
+
+
+class ProjectAuditListCreateApi(ProjectApi):
+    @extend_schema(responses=AuditOutput(many=True))
+    def get(self, request, project_id):
+        _require_reports(self, request.user)
+        return Response(
+            AuditOutput(selectors.audit_list(project=self.project)[:200], many=True).data
+        )
+
+    @extend_schema(request=None, responses={201: AuditOutput})
+    def post(self, request, project_id):
+        if not selectors.user_may_review(user=request.user, project=self.project):
+            self.deny("Only the project's QA leads and operators start audits.")
+        audit = services.audit_create(project=self.project, user=request.user)
+        return Response(AuditOutput(audit).data, status=status.HTTP_201_CREATED)
+
+
+class AuditDetailApi(TenantApi):
+    @extend_schema(responses=AuditOutput)
+    def get(self, request, audit_id):
+        audit = selectors.access_audit(user=request.user, audit_id=audit_id)
+        _require_reports(self, request.user)
+        return Response(AuditOutput(audit).data)
+
+
+class ProjectConsensusRefitApi(ProjectApi):
+    @extend_schema(
+        request=None,
+        responses={202: inline_serializer("RefitQueued", {"status": serializers.CharField()})},
+    )
+    def post(self, request, project_id):
+        """Refit Dawid-Skene over the whole project and rewrite the consensus labels."""
+        if not selectors.user_may_review(user=request.user, project=self.project):
+            self.deny("Only the project's QA leads and operators refit consensus.")
+        if self.project.consensus != "dawid_skene":
+            raise exceptions.ValidationError(
+                {"consensus": ["This project uses majority vote: there is nothing to fit."]}
+            )
+        truth_model_refit.delay(
+            organization_id=self.project.organization_id, project_id=self.project.pk
+        )
+        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
+
+
+# --- exports ----------------------------------------------------------------------------------
+
+
+class ExportOutput(serializers.ModelSerializer):
+    progress = serializers.SerializerMethodField()
+    download_url = serializers.SerializerMethodField()
+    certificate_url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Export
+        fields = [
+            "id",
+            "project",
+            "format",
+            "filters",
+            "include_annotations",
+            "incremental",
+            "since",
+            "status",
+            "progress",
+            "total",
+            "rows",
+            "size_bytes",
+            "sha256",
+            "download_url",
+            "certificate_url",
+            "expires_at",
+            "message",
+            "created_at",
+            "started_at",
+            "finished_at",
+        ]
+
+    def get_progress(self, export) -> float:
+        if export.status in (ExportStatus.SUCCEEDED, ExportStatus.FAILED):
+            return 1.0
+        return round(min(1.0, export.rows / export.total), 4) if export.total else 0.0
+
+    def _url(self, export, name: str) -> str | None:
+        if export.status != ExportStatus.SUCCEEDED:
+            return None
+        request = self.context.get("request")
+        path = reverse(name, args=[export.pk])
+        return request.build_absolute_uri(path) if request else path
+
+    def get_download_url(self, export) -> str | None:
+        return self._url(export, "api-export-download")
+
+    def get_certificate_url(self, export) -> str | None:
+        return self._url(export, "api-export-certificate")
+
+
+class ExportInput(serializers.Serializer):
+    format = serializers.ChoiceField(choices=ExportFormat.choices)
+    status = serializers.ListField(
+        child=serializers.ChoiceField(choices=ItemStatus.choices), required=False
+    )
+    dataset = serializers.IntegerField(required=False)
+    min_confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
+    include_annotations = serializers.BooleanField(default=True)
+    incremental = serializers.BooleanField(default=False)
+
+    def to_internal_value(self, data):
+        # `status` may be one status or a list; `from`/`to` are Python keywords.
+        data = data.copy() if hasattr(data, "copy") else dict(data)
+        if isinstance(data.get("status"), str):
+            data["status"] = [data["status"]]
+        value = super().to_internal_value(data)
+        for name in ("from", "to"):
+            text = data.get(name)
+            if text:
+                try:
+                    value[name] = datetime.date.fromisoformat(str(text))
+                except ValueError as exc:
+                    raise exceptions.ValidationError({name: ["Use a date as YYYY-MM-DD."]}) from exc
+        return value
+
+
+class ProjectExportListCreateApi(ProjectApi):
+    def initial(self, request, *args, **kwargs):
+        super().initial(request, *args, **kwargs)
+        if not selectors.user_may_read_exports(user=request.user):
+            raise exceptions.NotFound()
+
+    @extend_schema(responses=ExportOutput(many=True))
+    def get(self, request, project_id):
+        exports_ = selectors.export_list(project=self.project)[:100]
+        return Response(ExportOutput(exports_, many=True, context={"request": request}).data)
+
+    @extend_schema(request=ExportInput, responses={202: ExportOutput})
+    def post(self, request, project_id):
+        if not selectors.user_may_export(user=request.user):
+            self.deny("Only operators and the client's admins start exports.")
+        serializer = ExportInput(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        export = exports.export_create(
+            project=self.project,
+            user=request.user,
+            format=data["format"],
+            statuses=data.get("status"),
+            dataset=data.get("dataset"),
+            min_confidence=data.get("min_confidence"),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+            include_annotations=data["include_annotations"],
+            incremental=data["incremental"],
+        )
+        export.refresh_from_db()  # without a broker it ran already
+        return Response(
+            ExportOutput(export, context={"request": request}).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+
+class GoneError(exceptions.APIException):
+    status_code = status.HTTP_410_GONE
+    default_detail = "This download link has expired."
+    default_code = "gone"
+
+
+class ExportDetailApi(TenantApi):
+    @extend_schema(responses=ExportOutput)
+    def get(self, request, export_id):
+        export = selectors.access_export(user=request.user, export_id=export_id)
+        return Response(ExportOutput(export, context={"request": request}).data)
+
+
+class ExportDownloadApi(TenantApi):
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, "application/octet-stream"): bytes, 410: None})
+    def get(self, request, export_id):
+        export = selectors.access_export(user=request.user, export_id=export_id)
+        try:
+            handle = exports.export_file_for_download(export=export)
+        except exports.Expired as exc:
+            raise GoneError(str(exc)) from exc
+        except exports.ValidationError as exc:
+            raise ConflictError(" ".join(exc.messages)) from exc
+        name = export.file.name.rsplit("/", 1)[-1]
+        response = FileResponse(handle, as_attachment=True, filename=name)
+        response["X-Content-SHA256"] = export.sha256
+        return response
+
+
+class ExportCertificateApi(TenantApi):
+    def perform_content_negotiation(self, request, force=False):
+        return super().perform_content_negotiation(request, force=True)
+
+    @extend_schema(responses={(200, "application/json"): bytes})
+    def get(self, request, export_id):
+        export = selectors.access_export(user=request.user, export_id=export_id)
+        if export.certificate is None:
+            raise ConflictError(f"The export is {export.status}: no certificate yet.")
+        response = HttpResponse(
+            orjson.dumps(export.certificate, option=orjson.OPT_INDENT_2),
+            content_type="application/json",
+        )
+        name = f"project-{export.project_id}-export-{export.pk}.certificate.json"
+        response["Content-Disposition"] = f'attachment; filename="{name}"'
+        return response

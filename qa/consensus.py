@@ -1,0 +1,310 @@
+"""Consensus: what a completed item's label is, and how sure we are.
+
+When an item reaches its overlap (labeling's `items_completed` signal), its annotations are
+combined by the project's method: majority vote, or Dawid-Skene with the project's fitted
+parameters (each annotator's confusion matrix; refitted over the whole project in Celery every
+REFIT_EVERY completions). Gold items take their gold label. Then:
+- confidence >= min_agreement and no tie: the item is complete with that label;
+- otherwise adaptive overlap asks one more person, up to the project's max_overlap;
+- at the maximum, the item goes to the review queue (a tie, or low agreement).
+A gold item whose answers differ from the gold goes to review as a failed gold.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, F, OuterRef
+
+from labeling import services as labeling_services
+from labeling.models import Annotation, AnnotationSource, Item, ItemStatus
+from tenancy.models import ConsensusMethod, Project, TaskType
+
+from . import data
+from .models import ReviewReason, ReviewTask, TruthModel
+from .stats import truth
+
+logger = logging.getLogger(__name__)
+
+# A Dawid-Skene project is refitted after this many completions since the last fit (and on
+# demand); between fits new items are scored with the stored confusion matrices.
+REFIT_EVERY = 500
+# Seconds during which a project without a fitted model asks for its first fit only once.
+FIRST_FIT_LEASE = 600
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: object  # the stored label (JSON), None when there is none (a tie)
+    confidence: float | None
+    tie: bool = False
+    gold_failures: int = 0
+
+
+def _majority_single(labels: list) -> Verdict:
+    counts: dict[str, int] = defaultdict(int)
+    for label in labels:
+        counts[label] += 1
+    best = max(counts.values())
+    winners = [label for label, n in counts.items() if n == best]
+    confidence = best / len(labels)
+    if len(winners) > 1:
+        return Verdict(label=None, confidence=confidence, tie=True)
+    return Verdict(label=winners[0], confidence=confidence)
+
+
+def _majority_multi(project: Project, labels: list[list]) -> Verdict:
+    """Per label: chosen when more than half chose it. Confidence: the weakest of the per-label
+    decisions (the share on the winning side); a label split exactly in half is a tie."""
+    n = len(labels)
+    chosen, confidence, tie = [], 1.0, False
+    for name in project.labels:
+        votes = sum(1 for value in labels if name in value)
+        if votes * 2 == n:
+            tie = True
+        if votes * 2 > n:
+            chosen.append(name)
+        confidence = min(confidence, max(votes, n - votes) / n)
+    return Verdict(label=None if tie else chosen, confidence=confidence, tie=tie)
+
+
+def _dawid_skene_single(model: TruthModel, project: Project, annotators, labels) -> Verdict:
+    confusions = np.load(io.BytesIO(bytes(model.confusions)), allow_pickle=False)
+    index = {pk: i for i, pk in enumerate(model.annotator_ids)}
+    # Someone the last fit did not know yet is scored with the average annotator's matrix.
+    average = confusions.mean(axis=0)
+    rows = np.stack([confusions[index[a]] if a in index else average for a in annotators])
+    codes = np.array([model.labels.index(v) if v in model.labels else -1 for v in labels])
+    keep = codes >= 0
+    posterior = truth.posterior_for(
+        codes[keep],
+        np.arange(int(keep.sum())),
+        rows[keep].astype(np.float64),
+        np.asarray(model.priors, dtype=np.float64),
+    )
+    best = int(np.argmax(posterior))
+    top = np.sort(posterior)[::-1]
+    tie = len(top) > 1 and bool(np.isclose(top[0], top[1]))
+    return Verdict(
+        label=None if tie else model.labels[best], confidence=float(posterior[best]), tie=tie
+    )
+
+
+def _verdict(project: Project, model: TruthModel | None, gold, votes: list[tuple]) -> Verdict:
+    labels = [label for _, label in votes]
+    if gold is not None:
+        failures = sum(1 for label in labels if not _same(label, gold))
+        agree = (len(labels) - failures) / len(labels) if labels else 1.0
+        return Verdict(label=gold, confidence=agree, gold_failures=failures)
+    if project.task_type == TaskType.MULTILABEL:
+        return _majority_multi(project, labels)
+    if project.consensus == ConsensusMethod.DAWID_SKENE and model is not None:
+        return _dawid_skene_single(model, project, [a for a, _ in votes], labels)
+    return _majority_single(labels)
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, list) and isinstance(b, list):
+        return sorted(a) == sorted(b)
+    return a == b
+
+
+def consensus_items(*, project_id: int, item_ids: list[int]) -> dict[str, int]:
+    """Decide the completed items among item_ids. Idempotent: items no longer complete, or
+    decided by a QA lead, are left alone, and one decided again gets the same verdict (a
+    redelivered task or the demo's explicit call change nothing). Returns counts per outcome."""
+    project = Project.objects.get(pk=project_id)
+    model = TruthModel.objects.filter(project=project).first()
+    # A QA lead's decision is final: consensus never revisits an item that has one.
+    decided = Annotation.objects.filter(item=OuterRef("pk"), source=AnnotationSource.REVIEW)
+    items = {
+        row["pk"]: row
+        for row in Item.objects.filter(
+            organization_id=project.organization_id,
+            project=project,
+            pk__in=item_ids,
+            status=ItemStatus.COMPLETE,
+        )
+        .exclude(Exists(decided))
+        .values("pk", "gold_label", "needed")
+    }
+    votes: dict[int, list[tuple]] = defaultdict(list)
+    for item_id, annotator_id, label in (
+        Annotation.objects.filter(organization_id=project.organization_id, item_id__in=list(items))
+        .exclude(source=AnnotationSource.REVIEW)
+        .order_by("id")
+        .values_list("item_id", "annotator_id", "label")
+    ):
+        votes[item_id].append((annotator_id, label))
+    outcome: dict[str, int] = defaultdict(int)
+    for item_id, row in items.items():
+        if not votes[item_id]:
+            continue
+        verdict = _verdict(project, model, row["gold_label"], votes[item_id])
+        outcome[_apply(project, item_id, verdict)] += 1
+    if project.consensus == ConsensusMethod.DAWID_SKENE and outcome:
+        _count_towards_refit(project, sum(outcome.values()))
+    return dict(outcome)
+
+
+def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
+    with transaction.atomic():
+        if verdict.gold_failures:
+            reason = ReviewReason.GOLD_FAILED
+            detail = f"{verdict.gold_failures} answer(s) differ from the gold label"
+            if labeling_services.item_review_send(
+                project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
+            ):
+                review_open(
+                    project=project,
+                    item_id=item_id,
+                    reason=reason,
+                    detail=detail,
+                    proposed_label=verdict.label,
+                    confidence=verdict.confidence,
+                )
+            return "gold_failed"
+        doubtful = verdict.tie or (
+            verdict.confidence is not None and verdict.confidence < project.min_agreement
+        )
+        if not doubtful:
+            labeling_services.item_consensus_set(
+                project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
+            )
+            return "complete"
+        if labeling_services.item_overlap_extend(
+            project=project, item_id=item_id, confidence=verdict.confidence
+        ):
+            return "extended"
+        reason = ReviewReason.TIE if verdict.tie else ReviewReason.LOW_AGREEMENT
+        if labeling_services.item_review_send(
+            project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
+        ):
+            detail = (
+                "the vote is tied"
+                if verdict.tie
+                else f"confidence {verdict.confidence:.2f} < {project.min_agreement:.2f}"
+            )
+            review_open(
+                project=project,
+                item_id=item_id,
+                reason=reason,
+                detail=detail,
+                proposed_label=verdict.label,
+                confidence=verdict.confidence,
+            )
+        return "review"
+
+
+def review_open(
+    *,
+    project: Project,
+    item_id: int,
+    reason: str,
+    detail: str = "",
+    proposed_label=None,
+    confidence: float | None = None,
+    audit=None,
+) -> ReviewTask | None:
+    """Put an item in the review queue; None when it is there already (one open review per
+    item: a redelivered task adds nothing)."""
+    try:
+        with transaction.atomic():
+            return ReviewTask.objects.create(
+                organization_id=project.organization_id,
+                project=project,
+                item_id=item_id,
+                reason=reason,
+                detail=detail,
+                proposed_label=proposed_label,
+                confidence=confidence,
+                audit=audit,
+            )
+    except IntegrityError:
+        return None
+
+
+def _count_towards_refit(project: Project, completed: int) -> None:
+    """Refit after REFIT_EVERY completions (counted on the model's row), or now when the
+    project has no fitted model yet (at most one such request per LEASE of the cache key)."""
+    from django.core.cache import cache
+
+    from .tasks import truth_model_refit
+
+    counted = TruthModel.objects.filter(project=project).update(pending=F("pending") + completed)
+    if counted:
+        due = TruthModel.objects.filter(project=project, pending__gte=REFIT_EVERY).update(pending=0)
+    else:
+        due = cache.add(f"qa:first-fit:{project.pk}", 1, timeout=FIRST_FIT_LEASE)
+    if due:
+        transaction.on_commit(
+            lambda: truth_model_refit.delay(
+                organization_id=project.organization_id, project_id=project.pk
+            )
+        )
+
+
+# --- the whole project: Dawid-Skene refit -------------------------------------------------
+
+
+def truth_model_fit(*, project: Project, write: bool = True) -> TruthModel | None:
+    """Fit Dawid-Skene over every annotation of the project, store the parameters, and (with
+    `write`) rewrite the label and confidence of complete items that no QA lead decided."""
+    if project.task_type == TaskType.MULTILABEL:
+        return None
+    annotations = data.annotation_set(project=project)
+    keep = annotations.codes >= 0
+    if not keep.any():
+        return None
+    n_labels = len(project.labels)
+    gold = np.where(annotations.gold >= 0, annotations.gold, -1)
+    result = truth.dawid_skene(
+        annotations.items[keep],
+        annotations.annotators[keep],
+        annotations.codes[keep].astype(np.int32),
+        n_items=len(annotations.item_ids),
+        n_annotators=len(annotations.annotator_ids),
+        n_labels=n_labels,
+        gold=gold.astype(np.int32),
+    )
+    buffer = io.BytesIO()
+    np.save(buffer, result.confusions.astype(np.float32), allow_pickle=False)
+    model, _ = TruthModel.objects.update_or_create(
+        project=project,
+        defaults={
+            "organization_id": project.organization_id,
+            "labels": list(project.labels),
+            "annotator_ids": [int(pk) for pk in annotations.annotator_ids],
+            "confusions": buffer.getvalue(),
+            "priors": [float(p) for p in result.priors],
+            "items_used": int(len(annotations.item_ids)),
+            "annotations_used": int(keep.sum()),
+            "iterations": int(result.iterations),
+            "converged": bool(result.converged),
+            "pending": 0,
+        },
+    )
+    if write:
+        decided = result.labels >= 0
+        labels = [project.labels[i] for i in result.labels[decided]]
+        labeling_services.items_consensus_bulk_set(
+            project=project,
+            item_ids=annotations.item_ids[decided].tolist(),
+            labels=labels,
+            confidences=result.confidence[decided].tolist(),
+        )
+    logger.info(
+        "truth_model_fitted",
+        extra={
+            "project_id": project.pk,
+            "items": model.items_used,
+            "iterations": model.iterations,
+            "converged": model.converged,
+        },
+    )
+    return model
