@@ -87,7 +87,7 @@ def fill(n_items: int, n_labels: int, seed: int) -> int:
     dataset = Dataset.objects.create(organization=org, project=project, name="bench")
     people = Annotator.objects.bulk_create(
         [
-            Annotator(organization=org, kind=AnnotatorKind.EXTERNAL, name=f"p{n_labels}-{i}")
+            Annotator(organization=org, kind=AnnotatorKind.EXTERNAL, name=f"p{project.pk}-{i}")
             for i in range(ANNOTATORS)
         ]
     )

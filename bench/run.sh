@@ -5,10 +5,11 @@
 #   bash bench/run.sh queue [ITEMS] [ANNOTATORS]   (also gunicorn; env BENCH_WEB_PORT,
 #                                                   BENCH_WEB_WORKERS, BENCH_TIME_LIMIT)
 #   bash bench/run.sh qa [ITEMS]                   (agreement report + Dawid-Skene, 5 and 20 labels)
+#   bash bench/run.sh export [ITEMS]               (JSONL, CSV, Label Studio exports of ITEMS)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-name=${1:?usage: bench/run.sh import [ROWS] | queue [ITEMS] [ANNOTATORS] | qa [ITEMS]}
+name=${1:?usage: bench/run.sh import [ROWS] | queue [ITEMS] [ANNOTATORS] | qa [ITEMS] | export [ITEMS]}
 shift
 bash platform/apt.sh postgres >/dev/null
 bash platform/bootstrap.sh
@@ -40,5 +41,6 @@ case "$name" in
     .venv/bin/python bench/queue_bench.py --items "${1:-100000}" --annotators "${2:-32}" \
       --url "http://127.0.0.1:$WEB_PORT" --time-limit "${BENCH_TIME_LIMIT:-600}" ;;
   qa) .venv/bin/python bench/qa_bench.py --items "${1:-1000000}" ;;
+  export) MEDIA_ROOT=$LQA_VAR/media .venv/bin/python bench/export_bench.py --items "${1:-1000000}" ;;
   *) echo "unknown benchmark: $name" >&2; exit 2 ;;
 esac
