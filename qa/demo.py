@@ -9,7 +9,7 @@ from django.utils import timezone
 from labeling.models import Annotation, Item, ItemStatus
 from tenancy.models import Project
 
-from . import reports, services
+from . import exports, reports, services
 from .data import Filters
 from .models import ReviewStatus, ReviewTask
 
@@ -56,6 +56,9 @@ def seed(context: dict) -> None:
         f"  {project.name}: agreement report: alpha {alpha}, "
         f"{report['annotators']} annotators, {report['annotations']} annotations"
     )
+    # The client downloads what is finished (the task runs after the demo's commit).
+    export = exports.export_create(project=project, user=users["northwind.admin"], format="jsonl")
+    stdout.write(f"  {project.name}: export {export.pk} of the completed items queued (JSONL)")
 
 
 def _spread_over_two_weeks(project: Project) -> None:
