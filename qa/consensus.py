@@ -34,6 +34,9 @@ logger = logging.getLogger(__name__)
 # A Dawid-Skene project is refitted after this many completions since the last fit (and on
 # demand); between fits new items are scored with the stored confusion matrices.
 REFIT_EVERY = 500
+# ... and at least this share of the items the last fit saw: a refit rereads and rewrites the
+# whole project (about a minute at a million items), so big projects refit less often.
+REFIT_SHARE = 0.05
 # Seconds during which a project without a fitted model asks for its first fit only once.
 FIRST_FIT_LEASE = 600
 
@@ -230,15 +233,20 @@ def review_open(
 
 
 def _count_towards_refit(project: Project, completed: int) -> None:
-    """Refit after REFIT_EVERY completions (counted on the model's row), or now when the
-    project has no fitted model yet (at most one such request per LEASE of the cache key)."""
+    """Refit after REFIT_EVERY completions and REFIT_SHARE of the fitted items (counted on the
+    model's row), or now when the project has no fitted model yet (asked at most once per
+    FIRST_FIT_LEASE seconds)."""
     from django.core.cache import cache
 
     from .tasks import truth_model_refit
 
     counted = TruthModel.objects.filter(project=project).update(pending=F("pending") + completed)
     if counted:
-        due = TruthModel.objects.filter(project=project, pending__gte=REFIT_EVERY).update(pending=0)
+        due = (
+            TruthModel.objects.filter(project=project, pending__gte=REFIT_EVERY)
+            .filter(pending__gte=F("items_used") * REFIT_SHARE)
+            .update(pending=0)
+        )
     else:
         due = cache.add(f"qa:first-fit:{project.pk}", 1, timeout=FIRST_FIT_LEASE)
     if due:
@@ -296,7 +304,8 @@ def truth_model_fit(*, project: Project, write: bool = True) -> TruthModel | Non
             project=project,
             item_ids=annotations.item_ids[decided].tolist(),
             labels=labels,
-            confidences=result.confidence[decided].tolist(),
+            # rounded: a refit that moves a confidence in the 5th decimal rewrites nothing
+            confidences=np.round(result.confidence[decided], 4).tolist(),
         )
     logger.info(
         "truth_model_fitted",
