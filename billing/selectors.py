@@ -1,0 +1,361 @@
+"""Reads of billing: usage, throughput, turnaround and statements of one client organization.
+
+Everything here reads billing's own counters (never labeling's items or annotations), a few
+hundred to a few thousand rows per month and client whatever the volume of work.
+"""
+
+from __future__ import annotations
+
+import datetime
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, Q, Sum
+from django.http import Http404
+from django.utils import timezone
+
+from tenancy.models import Organization, OrganizationKind, Project, Role
+from tenancy.selectors import access_organization, user_role
+
+from . import statements, turnaround
+from .models import (
+    COUNTERS,
+    PRICED_COUNTERS,
+    DailyUsage,
+    PersonDailyUsage,
+    ProjectSla,
+    RateCard,
+    TurnaroundBucket,
+)
+
+# Who reads a client's usage, statements and throughput: its own people and the operators.
+BILLING_READERS = frozenset({Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER})
+# The currency of a statement for a client that has no rate card yet.
+DEFAULT_CURRENCY = "USD"
+# The longest range one usage or throughput request may ask for.
+MAX_RANGE_DAYS = 366
+DEFAULT_RANGE_DAYS = 30
+
+
+def access_billed_organization(*, user, organization_id: int | str) -> Organization:
+    """A client organization whose billing the caller may read. Another tenant's is not found
+    (404); the vendor's workforce sees its own organization but no billing (403); the vendor
+    organization itself is not billed (404)."""
+    organization = access_organization(user=user, organization_id=organization_id)
+    if user_role(user) not in BILLING_READERS:
+        raise PermissionDenied("Only operators and the client's people see its usage.")
+    if organization.kind != OrganizationKind.CLIENT:
+        raise Http404("Only client organizations are billed.")
+    return organization
+
+
+# --- ranges and months ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UsageRange:
+    start: datetime.date
+    end: datetime.date
+    project: Project | None
+
+    @property
+    def days(self) -> list[datetime.date]:
+        return [
+            self.start + datetime.timedelta(days=n) for n in range((self.end - self.start).days + 1)
+        ]
+
+
+def usage_range_parse(*, organization: Organization, params) -> UsageRange:
+    """`from`, `to` (YYYY-MM-DD, both included; by default the last 30 days to today) and
+    `project` (an id of the organization's) from query parameters; ValidationError naming the
+    field otherwise."""
+    errors: dict[str, list[str]] = {}
+    end = _date_param(params, "to", errors) or timezone.localdate()
+    start = _date_param(params, "from", errors) or end - datetime.timedelta(
+        days=DEFAULT_RANGE_DAYS - 1
+    )
+    if not errors:
+        if start > end:
+            errors["to"] = ["The range ends before it starts."]
+        elif (end - start).days + 1 > MAX_RANGE_DAYS:
+            errors["to"] = [f"At most {MAX_RANGE_DAYS} days at a time."]
+    project = None
+    raw = params.get("project") or ""
+    if raw:
+        project = (
+            Project.objects.filter(organization=organization, pk=int(raw)).first()
+            if raw.isdigit()
+            else None
+        )
+        if project is None:
+            errors["project"] = ["No such project in this organization."]
+    if errors:
+        raise ValidationError(errors)
+    return UsageRange(start, end, project)
+
+
+def _date_param(params, name: str, errors: dict) -> datetime.date | None:
+    raw = params.get(name) or ""
+    if not raw:
+        return None
+    try:
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            raise ValueError(raw)
+        return datetime.date.fromisoformat(raw)
+    except ValueError:
+        errors[name] = ["Give a date as YYYY-MM-DD."]
+        return None
+
+
+def month_parse(month: str) -> tuple[datetime.date, datetime.date]:
+    """The first and last day of a YYYY-MM month; ValidationError naming `month` otherwise."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
+    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
+        raise ValidationError({"month": ["Give a month as YYYY-MM."]})
+    first = datetime.date(int(match[1]), int(match[2]), 1)
+    return first, month_end(first)
+
+
+def month_end(day: datetime.date) -> datetime.date:
+    following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
+    return following - datetime.timedelta(days=1)
+
+
+def month_shift(month: str, months: int) -> str:
+    first, _ = month_parse(month)
+    index = first.year * 12 + first.month - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def months_between(start: datetime.date, end: datetime.date) -> list[str]:
+    """YYYY-MM of every month the range touches, latest first."""
+    months, month = [], start.strftime("%Y-%m")
+    while month <= end.strftime("%Y-%m"):
+        months.append(month)
+        month = month_shift(month, 1)
+    return months[::-1]
+
+
+# --- usage ----------------------------------------------------------------------------------
+
+
+def _scoped(model, organization: Organization, usage_range: UsageRange, *, to_date=False):
+    rows = model.objects.filter(organization=organization, day__lte=usage_range.end)
+    if not to_date:
+        rows = rows.filter(day__gte=usage_range.start)
+    if usage_range.project is not None:
+        rows = rows.filter(project=usage_range.project)
+    return rows
+
+
+def usage_rows(*, organization: Organization, usage_range: UsageRange) -> list[dict]:
+    """The daily rows of the range, by day then project."""
+    rows = (
+        _scoped(DailyUsage, organization, usage_range)
+        .order_by("day", "project_id")
+        .values_list("day", "project_id", "project__name", *COUNTERS)
+    )
+    return [
+        {
+            "day": day,
+            "project": project_id,
+            "project_name": name,
+            **dict(zip(COUNTERS, values, strict=True)),
+        }
+        for day, project_id, name, *values in rows
+    ]
+
+
+# --- throughput -----------------------------------------------------------------------------
+
+
+def throughput(*, organization: Organization, usage_range: UsageRange) -> dict:
+    """What the dashboard shows: per day, per project, per person, turnaround and SLA breaches.
+    Five queries on billing's counters."""
+    per_day = {
+        row["day"]: row
+        for row in _scoped(DailyUsage, organization, usage_range)
+        .order_by()
+        .values("day")
+        .annotate(**{name: Sum(name) for name in COUNTERS})
+    }
+    days = [
+        {"day": day, **{name: (per_day.get(day) or {}).get(name) or 0 for name in COUNTERS}}
+        for day in usage_range.days
+    ]
+    totals = {name: sum(day[name] for day in days) for name in COUNTERS}
+
+    in_range = Q(day__gte=usage_range.start)
+    per_project = {
+        row["project_id"]: row
+        for row in _scoped(DailyUsage, organization, usage_range, to_date=True)
+        .order_by()
+        .values("project_id")
+        .annotate(
+            imported_to_date=Sum("items_imported"),
+            completed_to_date=Sum("items_completed"),
+            items_completed=Sum("items_completed", filter=in_range),
+            annotations=Sum("annotations", filter=in_range),
+        )
+    }
+    people = list(
+        _scoped(PersonDailyUsage, organization, usage_range)
+        .order_by()
+        .values("user_id", "user__username")
+        .annotate(
+            annotations=Sum("annotations"),
+            reviews=Sum("reviews"),
+            annotator_seconds=Sum("annotator_seconds"),
+            active_days=Count("day", distinct=True),
+        )
+        .order_by("-annotations", "user__username")
+    )
+    targets = dict(
+        ProjectSla.objects.filter(organization=organization).values_list(
+            "project_id", "target_hours"
+        )
+    )
+    overall: dict[int, int] = defaultdict(int)
+    by_project: dict[int, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    by_project_day: dict[tuple, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    for project_id, day, bucket, items in _scoped(
+        TurnaroundBucket, organization, usage_range
+    ).values_list("project_id", "day", "bucket", "items"):
+        overall[bucket] += items
+        by_project[project_id][bucket] += items
+        if project_id in targets:
+            by_project_day[(project_id, day)][bucket] += items
+
+    projects = Project.objects.filter(organization=organization).order_by("name")
+    if usage_range.project is not None:
+        projects = projects.filter(pk=usage_range.project.pk)
+    names = dict(projects.values_list("pk", "name"))
+    breaches = []
+    for (project_id, day), counts in sorted(by_project_day.items(), key=lambda kv: kv[0][1]):
+        p90 = turnaround.percentile(counts, 90)
+        if p90 is not None and p90 > targets[project_id] * 3600:
+            breaches.append(
+                {
+                    "day": day,
+                    "project": project_id,
+                    "project_name": names.get(project_id, ""),
+                    "items_completed": sum(n for n in counts.values() if n > 0),
+                    "p90_seconds": _seconds(p90),
+                    "sla_hours": targets[project_id],
+                }
+            )
+    project_rows = []
+    for project_id, name in names.items():
+        row = per_project.get(project_id) or {}
+        counts = by_project.get(project_id, {})
+        project_rows.append(
+            {
+                "project": project_id,
+                "project_name": name,
+                "items_completed": row.get("items_completed") or 0,
+                "annotations": row.get("annotations") or 0,
+                "backlog": (row.get("imported_to_date") or 0) - (row.get("completed_to_date") or 0),
+                "p50_seconds": _seconds(turnaround.percentile(counts, 50)),
+                "p90_seconds": _seconds(turnaround.percentile(counts, 90)),
+                "sla_hours": targets.get(project_id),
+                "sla_breaches": sum(1 for b in breaches if b["project"] == project_id),
+            }
+        )
+    for person in people:
+        seconds = person["annotator_seconds"] or 0
+        person["user"] = person.pop("user_id")
+        person["username"] = person.pop("user__username")
+        person["annotations_per_hour"] = (
+            round(person["annotations"] * 3600 / seconds, 1) if seconds > 0 else None
+        )
+    return {
+        "from": usage_range.start,
+        "to": usage_range.end,
+        "project": usage_range.project.pk if usage_range.project else None,
+        "days": days,
+        "totals": totals,
+        "backlog": sum(row["backlog"] for row in project_rows),
+        "turnaround": {
+            "items_completed": sum(n for n in overall.values() if n > 0),
+            "p50_seconds": _seconds(turnaround.percentile(overall, 50)),
+            "p90_seconds": _seconds(turnaround.percentile(overall, 90)),
+            "resolution": turnaround.RESOLUTION,
+        },
+        "projects": project_rows,
+        "annotators": people,
+        "sla_breaches": breaches,
+    }
+
+
+def _seconds(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+# --- rate cards and statements --------------------------------------------------------------
+
+
+def rate_cards_overlapping(start: datetime.date, end: datetime.date | None) -> Q:
+    """Cards whose period shares a day with start..end (end None: open-ended)."""
+    condition = Q(effective_to__isnull=True) | Q(effective_to__gte=start)
+    if end is not None:
+        condition &= Q(effective_from__lte=end)
+    return condition
+
+
+def rate_card_list(*, organization: Organization):
+    return RateCard.objects.filter(organization=organization).order_by("-effective_from")
+
+
+def project_sla(*, project: Project) -> ProjectSla | None:
+    return ProjectSla.objects.filter(project=project).first()
+
+
+def statement_for(*, organization: Organization, month: str) -> statements.Statement:
+    """The month's statement, computed from the counters and the rate cards (two queries)."""
+    first, last = month_parse(month)
+    cards = list(
+        RateCard.objects.filter(organization=organization).filter(
+            rate_cards_overlapping(first, last)
+        )
+    )
+    spans = statements.split_month(first=first, last=last, cards=cards)
+    sums = {
+        f"p{n}_{counter}": Sum(counter, filter=Q(day__gte=start, day__lte=end))
+        for n, (start, end, _) in enumerate(spans)
+        for _, counter, _ in PRICED_COUNTERS
+    }
+    counted = DailyUsage.objects.filter(
+        organization=organization, day__gte=first, day__lte=last
+    ).aggregate(**sums)
+    periods = [
+        statements.Period(
+            start=start,
+            end=end,
+            card=card,
+            quantities={
+                counter: counted[f"p{n}_{counter}"] or 0 for _, counter, _ in PRICED_COUNTERS
+            },
+        )
+        for n, (start, end, card) in enumerate(spans)
+    ]
+    lines, total, warnings = statements.price(periods=periods)
+    if cards:
+        currency = cards[0].currency
+    else:
+        latest = (
+            RateCard.objects.filter(organization=organization, effective_from__lte=last)
+            .order_by("-effective_from")
+            .first()
+        )
+        currency = latest.currency if latest else DEFAULT_CURRENCY
+    return statements.Statement(
+        organization_id=organization.pk,
+        month=first.strftime("%Y-%m"),
+        currency=currency,
+        closed=last < timezone.localdate(),
+        lines=lines,
+        total=total,
+        warnings=warnings,
+    )
