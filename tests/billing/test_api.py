@@ -2,11 +2,12 @@
 turnaround targets and their breaches."""
 
 import datetime
+import random
 
 import pytest
 from django.utils import timezone
 
-from billing import turnaround
+from billing import selectors, turnaround
 from billing.services import project_sla_set, usage_add
 from tenancy import services as tenancy_services
 from tenancy.models import Role
@@ -263,3 +264,25 @@ def test_sla_api(world, api):
     assert api.as_user(viewer).put(url, {"target_hours": 1}, format="json").status_code == 403
     cleared = api.as_user(operator).put(url, {"target_hours": None}, format="json")
     assert cleared.json() == {"project": world.a.project.pk, "target_hours": None}
+
+
+def test_the_databases_daily_percentile_is_the_pure_one(world):
+    """The breaches come from a running sum in SQL; it must agree with turnaround.percentile."""
+    rng = random.Random(5)
+    keys = {"organization_id": world.a.organization.pk, "project_id": world.a.project.pk}
+    expected = {}
+    for n in range(1, 21):
+        day = D(2026, 4, n)
+        seconds = [rng.lognormvariate(8, 1.5) for _ in range(rng.randint(1, 40))]
+        usage_add(**keys, day=day, items_completed=len(seconds), turnaround_seconds=seconds)
+        counts = turnaround.histogram(seconds)
+        for percent in (50, 90, 99):
+            expected[(day, percent)] = turnaround.percentile(counts, percent)
+    usage_range = selectors.UsageRange(D(2026, 4, 1), D(2026, 4, 30), None)
+    for percent in (50, 90, 99):
+        rows = selectors._daily_percentile_buckets(
+            world.a.organization, usage_range, [world.a.project.pk], percent
+        )
+        assert len(rows) == 20
+        for _, day, bucket, _ in rows:
+            assert turnaround.upper_edge(bucket) == expected[(day, percent)], (day, percent)
