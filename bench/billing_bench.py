@@ -56,7 +56,7 @@ from django.contrib.auth import get_user_model  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.db.models import Sum  # noqa: E402
 
-from billing import selectors as billing_selectors  # noqa: E402
+from billing import periods  # noqa: E402
 from billing.models import (  # noqa: E402
     DailyUsage,
     PersonDailyUsage,
@@ -78,7 +78,7 @@ REQUEST_TIMEOUT = 60
 
 
 def month_days(month: str) -> list[datetime.date]:
-    first, last = billing_selectors.month_parse(month)
+    first, last = periods.month_parse(month)
     return [first + datetime.timedelta(days=n) for n in range((last - first).days + 1)]
 
 
@@ -129,7 +129,7 @@ def make_client(name: str, projects: int, month: str):
         services.project_create(organization=organization, name=f"project {n:02d}", labels=["a"])
         for n in range(projects)
     ]
-    first, _ = billing_selectors.month_parse(month)
+    first, _ = periods.month_parse(month)
     # Prices change on the 16th: the statement has two periods of four lines each.
     rate_card_create(
         organization=organization,
@@ -399,7 +399,7 @@ def main() -> None:
 
     # --- checks on what was recorded
     results: list[bool] = []
-    first, last = billing_selectors.month_parse(args.month)
+    first, last = periods.month_parse(args.month)
     month_rows = DailyUsage.objects.filter(organization=organization, day__gte=first, day__lte=last)
     sums = month_rows.aggregate(
         annotations=Sum("annotations"),

@@ -12,7 +12,7 @@ from tenancy.apis import ProjectApi, TenantApi
 from tenancy.models import Role
 from tenancy.selectors import user_is_operator, user_role
 
-from . import selectors, services
+from . import periods, selectors, services
 from .models import COUNTERS, RateCard
 from .statements import Statement
 
@@ -53,7 +53,7 @@ class OrganizationUsageApi(BilledOrganizationApi):
     @extend_schema(parameters=RANGE_PARAMETERS, responses=UsageRowOutput)
     def get(self, request, organization_id):
         """The organization's usage, one row per project and day with work counted."""
-        usage_range = selectors.usage_range_parse(
+        usage_range = periods.usage_range_parse(
             organization=self.organization, params=request.query_params
         )
         rows = selectors.usage_rows(organization=self.organization, usage_range=usage_range)
@@ -119,7 +119,7 @@ class OrganizationThroughputApi(BilledOrganizationApi):
     def get(self, request, organization_id):
         """Items completed per day, backlog, throughput per annotator, turnaround p50/p90 and
         the days whose p90 turnaround missed a project's target."""
-        usage_range = selectors.usage_range_parse(
+        usage_range = periods.usage_range_parse(
             organization=self.organization, params=request.query_params
         )
         data = selectors.throughput(organization=self.organization, usage_range=usage_range)

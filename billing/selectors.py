@@ -1,18 +1,17 @@
 """Reads of billing: usage, throughput, turnaround and statements of one client organization.
 
-Everything here reads billing's own counters (never labeling's items or annotations), a few
-hundred to a few thousand rows per month and client whatever the volume of work.
+Everything here reads billing's own counters, never labeling's items or annotations: per
+month and client, a row per project and day, a row per bucket of turnaround per project and
+day, and a row per person, project and day, whatever the volume of work.
 """
 
 from __future__ import annotations
 
 import datetime
-import re
 from collections import defaultdict
-from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.db.models import Q, Sum
 from django.http import Http404
@@ -31,14 +30,12 @@ from .models import (
     RateCard,
     TurnaroundBucket,
 )
+from .periods import UsageRange, month_parse
 
 # Who reads a client's usage, statements and throughput: its own people and the operators.
 BILLING_READERS = frozenset({Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER})
 # The currency of a statement for a client that has no rate card yet.
 DEFAULT_CURRENCY = "USD"
-# The longest range one usage or throughput request may ask for.
-MAX_RANGE_DAYS = 366
-DEFAULT_RANGE_DAYS = 30
 # A project's turnaround target holds on a day when this share of its completions met it.
 SLA_PERCENTILE = 90
 
@@ -53,93 +50,6 @@ def access_billed_organization(*, user, organization_id: int | str) -> Organizat
     if organization.kind != OrganizationKind.CLIENT:
         raise Http404("Only client organizations are billed.")
     return organization
-
-
-# --- ranges and months ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class UsageRange:
-    start: datetime.date
-    end: datetime.date
-    project: Project | None
-
-    @property
-    def days(self) -> list[datetime.date]:
-        return [
-            self.start + datetime.timedelta(days=n) for n in range((self.end - self.start).days + 1)
-        ]
-
-
-def usage_range_parse(*, organization: Organization, params) -> UsageRange:
-    """`from`, `to` (YYYY-MM-DD, both included; by default the last 30 days to today) and
-    `project` (an id of the organization's) from query parameters; ValidationError naming the
-    field otherwise."""
-    errors: dict[str, list[str]] = {}
-    end = _date_param(params, "to", errors) or timezone.localdate()
-    start = _date_param(params, "from", errors) or end - datetime.timedelta(
-        days=DEFAULT_RANGE_DAYS - 1
-    )
-    if not errors:
-        if start > end:
-            errors["to"] = ["The range ends before it starts."]
-        elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            errors["to"] = [f"At most {MAX_RANGE_DAYS} days at a time."]
-    project = None
-    raw = params.get("project") or ""
-    if raw:
-        project = (
-            Project.objects.filter(organization=organization, pk=int(raw)).first()
-            if raw.isdigit()
-            else None
-        )
-        if project is None:
-            errors["project"] = ["No such project in this organization."]
-    if errors:
-        raise ValidationError(errors)
-    return UsageRange(start, end, project)
-
-
-def _date_param(params, name: str, errors: dict) -> datetime.date | None:
-    raw = params.get(name) or ""
-    if not raw:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            raise ValueError(raw)
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = ["Give a date as YYYY-MM-DD."]
-        return None
-
-
-def month_parse(month: str) -> tuple[datetime.date, datetime.date]:
-    """The first and last day of a YYYY-MM month; ValidationError naming `month` otherwise."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
-    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
-        raise ValidationError({"month": ["Give a month as YYYY-MM."]})
-    first = datetime.date(int(match[1]), int(match[2]), 1)
-    return first, month_end(first)
-
-
-def month_end(day: datetime.date) -> datetime.date:
-    following = (day.replace(day=28) + datetime.timedelta(days=4)).replace(day=1)
-    return following - datetime.timedelta(days=1)
-
-
-def month_shift(month: str, months: int) -> str:
-    first, _ = month_parse(month)
-    index = first.year * 12 + first.month - 1 + months
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
-def months_between(start: datetime.date, end: datetime.date) -> list[str]:
-    """YYYY-MM of every month the range touches, latest first."""
-    months, month = [], start.strftime("%Y-%m")
-    while month <= end.strftime("%Y-%m"):
-        months.append(month)
-        month = month_shift(month, 1)
-    return months[::-1]
 
 
 # --- usage ----------------------------------------------------------------------------------

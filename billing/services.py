@@ -25,7 +25,8 @@ from .models import (
     TurnaroundBucket,
     UsageEvent,
 )
-from .selectors import month_end, rate_cards_overlapping
+from .periods import month_end
+from .selectors import rate_cards_overlapping
 
 
 def usage_add(

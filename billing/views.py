@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tenancy.models import Project
 
-from . import charts, selectors
+from . import charts, periods, selectors
 
 
 @login_required
@@ -24,7 +24,7 @@ def organization_usage(request, organization_id: int):
         "params": request.GET,
     }
     try:
-        usage_range = selectors.usage_range_parse(organization=organization, params=request.GET)
+        usage_range = periods.usage_range_parse(organization=organization, params=request.GET)
     except ValidationError as exc:
         context["errors"] = exc.message_dict
         return render(request, "billing/organization_usage.html", context, status=400)
@@ -38,7 +38,7 @@ def organization_usage(request, organization_id: int):
             [(day["day"], day["items_completed"]) for day in data["days"]], flagged=breach_days
         ),
         statement=selectors.statement_for(organization=organization, month=month),
-        months=selectors.months_between(usage_range.start, usage_range.end),
+        months=periods.months_between(usage_range.start, usage_range.end),
     )
     return render(request, "billing/organization_usage.html", context)
 
@@ -60,8 +60,8 @@ def organization_statement(request, organization_id: int, month: str):
     context = {
         "organization": organization,
         "statement": statement,
-        "previous_month": selectors.month_shift(statement.month, -1),
-        "next_month": selectors.month_shift(statement.month, 1),
+        "previous_month": periods.month_shift(statement.month, -1),
+        "next_month": periods.month_shift(statement.month, 1),
         "this_month": timezone.localdate().strftime("%Y-%m"),
     }
     return render(request, "billing/organization_statement.html", context)

@@ -7,7 +7,7 @@ import random
 import pytest
 from django.utils import timezone
 
-from billing import selectors, turnaround
+from billing import periods, selectors, turnaround
 from billing.services import project_sla_set, usage_add
 from tenancy import services as tenancy_services
 from tenancy.models import Role
@@ -278,7 +278,7 @@ def test_the_databases_daily_percentile_is_the_pure_one(world):
         counts = turnaround.histogram(seconds)
         for percent in (50, 90, 99):
             expected[(day, percent)] = turnaround.percentile(counts, percent)
-    usage_range = selectors.UsageRange(D(2026, 4, 1), D(2026, 4, 30), None)
+    usage_range = periods.UsageRange(D(2026, 4, 1), D(2026, 4, 30), None)
     for percent in (50, 90, 99):
         rows = selectors._daily_percentile_buckets(
             world.a.organization, usage_range, [world.a.project.pk], percent
