@@ -6,10 +6,11 @@
 #                                                   BENCH_WEB_WORKERS, BENCH_TIME_LIMIT)
 #   bash bench/run.sh qa [ITEMS]                   (agreement report + Dawid-Skene, 5 and 20 labels)
 #   bash bench/run.sh export [ITEMS]               (JSONL, CSV, Label Studio exports of ITEMS)
+#   bash bench/run.sh billing [ANNOTATIONS] [ANNOTATORS]   (also gunicorn)
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 cd "$ROOT"
-name=${1:?usage: bench/run.sh import [ROWS] | queue [ITEMS] [ANNOTATORS] | qa [ITEMS] | export [ITEMS]}
+name=${1:?usage: bench/run.sh import [ROWS] | queue [ITEMS] [ANNOTATORS] | qa [ITEMS] | export [ITEMS] | billing [ANNOTATIONS] [ANNOTATORS]}
 shift
 bash platform/apt.sh postgres >/dev/null
 bash platform/bootstrap.sh
@@ -42,5 +43,19 @@ case "$name" in
       --url "http://127.0.0.1:$WEB_PORT" --time-limit "${BENCH_TIME_LIMIT:-600}" ;;
   qa) .venv/bin/python bench/qa_bench.py --items "${1:-1000000}" ;;
   export) MEDIA_ROOT=$LQA_VAR/media .venv/bin/python bench/export_bench.py --items "${1:-1000000}" ;;
+  billing)
+    # gunicorn as in production (DEBUG off, plain HTTP on loopback); the reads are timed one
+    # at a time, so 2 sync workers are plenty.
+    export WEB_PORT=${BENCH_WEB_PORT:-8390} WEB_WORKERS=${BENCH_WEB_WORKERS:-2}
+    export DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
+      DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0 MEDIA_ROOT=$LQA_VAR/media
+    SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
+    export SECRET_KEY
+    trap 'bash platform/services.sh stop web >/dev/null || true
+      bash platform/services.sh stop postgres >/dev/null || true; rm -rf "$LQA_VAR" "$LQA_PGDATA"' EXIT
+    .venv/bin/python manage.py collectstatic --noinput >/dev/null  # the dashboard page is timed too
+    bash platform/services.sh start web >/dev/null
+    .venv/bin/python bench/billing_bench.py --annotations "${1:-10000000}" \
+      --annotators "${2:-200}" --url "http://127.0.0.1:$WEB_PORT" ;;
   *) echo "unknown benchmark: $name" >&2; exit 2 ;;
 esac

@@ -1,6 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from billing import views as billing_views
 from labeling import views as labeling_views
 from qa import views as qa_views
 from tenancy import views as tenancy_views
@@ -48,4 +49,19 @@ urlpatterns = [
     path("status/", tenancy_views.system_status, name="system-status"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
+    path(
+        "organizations/<int:organization_id>/usage/",
+        billing_views.organization_usage,
+        name="organization-usage",
+    ),
+    path(
+        "organizations/<int:organization_id>/statements/<str:month>/",
+        billing_views.organization_statement,
+        name="organization-statement",
+    ),
+    path(
+        "organizations/<int:organization_id>/statements/<str:month>/csv/",
+        billing_views.organization_statement_csv,
+        name="organization-statement-csv",
+    ),
 ]

@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from billing import apis as billing_apis
 from labeling import apis as labeling_apis
 from qa import apis as qa_apis
 from tenancy import apis as tenancy_apis
@@ -122,5 +123,31 @@ urlpatterns = [
         "exports/<int:export_id>/certificate/",
         qa_apis.ExportCertificateApi.as_view(),
         name="api-export-certificate",
+    ),
+    # usage and billing
+    path(
+        "organizations/<int:organization_id>/usage/",
+        billing_apis.OrganizationUsageApi.as_view(),
+        name="api-organization-usage",
+    ),
+    path(
+        "organizations/<int:organization_id>/statements/<str:month>/",
+        billing_apis.OrganizationStatementApi.as_view(),
+        name="api-organization-statement",
+    ),
+    path(
+        "organizations/<int:organization_id>/throughput/",
+        billing_apis.OrganizationThroughputApi.as_view(),
+        name="api-organization-throughput",
+    ),
+    path(
+        "organizations/<int:organization_id>/rate-cards/",
+        billing_apis.OrganizationRateCardListCreateApi.as_view(),
+        name="api-organization-rate-cards",
+    ),
+    path(
+        "projects/<int:project_id>/sla/",
+        billing_apis.ProjectSlaApi.as_view(),
+        name="api-project-sla",
     ),
 ]

@@ -217,6 +217,8 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
         annotations=1,
         annotator_seconds=round((duration_ms or 0) / 1000),
         items_completed=int(completed),
+        user_id=user.pk,
+        turnaround_seconds=(now - item.created_at).total_seconds(),
     )
     return annotation
 
@@ -270,6 +272,10 @@ def annotation_undo(*, annotation: Annotation, user) -> Lease:
         annotations=-1,
         annotator_seconds=-round((annotation.duration_ms or 0) / 1000),
         items_completed=-int(was_complete),
+        user_id=user.pk,
+        turnaround_seconds=(
+            (item.completed_at - item.created_at).total_seconds() if was_complete else None
+        ),
     )
     lease.annotation = None
     lease.item = Item.objects.get(pk=item.pk)

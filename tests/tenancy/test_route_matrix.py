@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import resolve, reverse
+from django.utils import timezone
 
 from tenancy.models import Role
 
@@ -30,6 +31,11 @@ OP, ADMIN, VIEWER, QA, ANN = (
     Role.QA_LEAD,
     Role.ANNOTATOR,
 )
+
+
+# Path values that are not object ids: a statement's month (this one: the world's work is in it).
+MONTH = timezone.localdate().strftime("%Y-%m")
+PATH_VALUES = {"month": MONTH}
 
 
 def everyone(status):
@@ -223,13 +229,39 @@ SPECS: dict[str, Spec] = {
     ),
     # A majority-vote project has no model to fit: 400 naming `consensus`.
     "api-consensus-refit": Spec({"post": {OP: 400, ADMIN: 403, VIEWER: 403, QA: 400, ANN: 403}}),
+    # billing: a client's usage, statements and throughput are for its people and operators;
+    # the workforce sees its own (vendor) organization, which has no billing: 403.
+    "organization-usage": Spec({"get": CLIENT_SIDE_ONLY}, shows=_own_org_name),
+    "organization-statement": Spec({"get": CLIENT_SIDE_ONLY}, shows=_own_org_name),
+    "organization-statement-csv": Spec({"get": CLIENT_SIDE_ONLY}, shows=_own_org_name),
+    "api-organization-usage": Spec({"get": CLIENT_SIDE_ONLY}, shows=_project_name),
+    "api-organization-statement": Spec({"get": CLIENT_SIDE_ONLY}, shows=lambda w, r: MONTH),
+    "api-organization-throughput": Spec({"get": CLIENT_SIDE_ONLY}, shows=_project_name),
+    "api-organization-rate-cards": Spec(
+        {"get": CLIENT_SIDE_ONLY, "post": {OP: 201, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 403}},
+        payloads={"post": lambda w, r: {"currency": "EUR", "effective_from": "2026-01-01"}},
+    ),
+    "api-project-sla": Spec(
+        {
+            "get": {OP: 200, ADMIN: 200, VIEWER: 200, QA: 200, ANN: 403},
+            "put": {OP: 200, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 403},
+        },
+        payloads={"put": lambda w, r: {"target_hours": 48}},
+    ),
 }
 
 ROUTES = {route.name: route for route in all_routes()}
 CASES = [(name, method) for name, spec in SPECS.items() for method in spec.methods]
 PRIVATE_CASES = [(n, m) for n, m in CASES if not SPECS[n].public]
 OBJECT_CASES = [(n, m) for n, m in PRIVATE_CASES if ROUTES[n].kwargs]
-NESTED_CASES = [(n, m) for n, m in PRIVATE_CASES if len(ROUTES[n].kwargs) > 1]
+
+
+def object_ids(route) -> list[str]:
+    """The kwargs naming objects (`<thing>_id`); others (a statement's month) are values."""
+    return [k for k in route.kwargs if k.endswith("_id")]
+
+
+NESTED_CASES = [(n, m) for n, m in PRIVATE_CASES if len(object_ids(ROUTES[n])) > 1]
 LIST_CASES = [n for n, s in SPECS.items() if s.lists_tenant_data]
 
 
@@ -263,7 +295,7 @@ def test_every_route_has_a_spec():
 
 def call(client, world, name, method, role, kwargs):
     route = ROUTES[name]
-    url = route.path(kwargs)
+    url = route.path({**PATH_VALUES, **kwargs})
     body = SPECS[name].payloads.get(method, lambda w, r: {})(world, role)
     if route.is_api:
         body_format = "multipart" if method in SPECS[name].multipart else "json"
@@ -319,7 +351,7 @@ def test_nested_id_of_other_tenant_under_own_parent(world, api, client, name, me
     route = ROUTES[name]
     kwargs = world.own_kwargs(role)
     other = world.other_kwargs()
-    for nested in route.kwargs[1:]:
+    for nested in object_ids(route)[1:]:
         mixed = {**kwargs, nested: other[nested]}
         response = call(
             client_for(api, client, world, name, role), world, name, method, role, mixed
