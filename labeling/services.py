@@ -100,7 +100,13 @@ def item_decide(*, project: Project, item: Item, user, label) -> Annotation:
         completed_at=item.completed_at or now,
         labeled_at=now,
     )
-    usage_add(organization_id=item.organization_id, project_id=item.project_id, reviews=1)
+    usage_add(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        user_id=user.pk,
+        reviews=1,
+        idempotency_key=f"review:{annotation.pk}",
+    )
     return annotation
 
 
