@@ -224,7 +224,10 @@ def world(db) -> World:
     annotation_a = _annotate(items_a[1], users[Role.ANNOTATOR], "positive")
     annotation_b = _annotate(items_b[1], b_annotator, "urgent")
     review_a, audit_a = _review_and_audit(project_a, items_a[2], "positive")
-    review_b, audit_b = _review_and_audit(project_b, items_b[0], "urgent")
+    # (B's first item stays open: tests label it; its review is of an item of its own)
+    review_b, audit_b = _review_and_audit(
+        project_b, ItemFactory(dataset=items_b[0].dataset), "urgent"
+    )
     export_a, export_b = _finished_export(project_a), _finished_export(project_b)
     return World(
         vendor=vendor,

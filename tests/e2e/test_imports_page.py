@@ -101,7 +101,7 @@ def test_client_admin_uploads_a_file_and_sees_it_imported(
     assert (job.status, job.created_by.username, job.file.name) == ("succeeded", "alpha.admin", "")
     # The upload was stored under the temporary MEDIA_ROOT (its folder stays), then deleted.
     assert (media_root / "imports").is_dir()
-    assert not any(p.is_file() for p in media_root.rglob("*"))
+    assert not any(p.is_file() for p in (media_root / "imports").rglob("*"))
 
 
 def test_a_bad_row_fails_the_upload_with_its_line_and_keeps_nothing(
