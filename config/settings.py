@@ -203,6 +203,15 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several models have a `status` or a `format` with their own choices: name each set.
+    "ENUM_NAME_OVERRIDES": {
+        "JobStatusEnum": "labeling.models.ImportStatus",  # imports and exports alike
+        "ItemStatusEnum": "labeling.models.ItemStatus",
+        "ReviewStatusEnum": "qa.models.ReviewStatus",
+        "AuditStatusEnum": "qa.models.Audit.Status",
+        "ImportFormatEnum": "labeling.models.ImportFormat",
+        "ExportFormatEnum": "qa.models.ExportFormat",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
