@@ -189,7 +189,7 @@ if env_bool("DJANGO_BEHIND_PROXY", False):
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous API calls answer 401, not 403.
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "tenancy.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
