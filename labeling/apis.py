@@ -328,9 +328,9 @@ class ItemAnnotationCreateApi(TenantApi):
             )
         except queue.Conflict as exc:
             raise ConflictError(str(exc)) from exc
-        item.refresh_from_db(fields=["status"])
         return Response(
-            {"id": annotation.pk, "item_status": item.status}, status=status.HTTP_201_CREATED
+            {"id": annotation.pk, "item_status": annotation.item.status},
+            status=status.HTTP_201_CREATED,
         )
 
 
