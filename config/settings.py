@@ -112,10 +112,11 @@ DATABASES = {
         # (platform/services.sh): a worker then keeps one connection instead of opening one
         # per request, which cost it ~2 ms of CPU and the database a new backend process.
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
-        # A kept connection is checked (SELECT 1) before the first query of each request, so
-        # that a database restart fails no request; =0 saves that round trip (~3% of a task
-        # queue request) and fails one request per worker after a restart instead.
-        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
+        # Django's default, off: a check is a round trip (SELECT 1) before the first query of
+        # every request, ~4% of a task-queue request's CPU. Without it a database restart
+        # fails one request per worker (Django then closes the broken connection, and the
+        # worker's next request connects anew); =1 checks instead.
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
