@@ -44,7 +44,6 @@ django.setup()
 import multiprocessing as mp  # noqa: E402
 
 import orjson  # noqa: E402
-from django.conf import settings  # noqa: E402
 from django.core.files import File  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
@@ -487,7 +486,7 @@ def main() -> None:
         f"queue benchmark: {args.items:,} items x overlap {OVERLAP}, {args.annotators} annotator "
         f"processes -> {args.url} (gunicorn, {workers} sync workers), PostgreSQL "
         f"{connection.settings_dict['HOST']}:{connection.settings_dict['PORT']} "
-        f"(CONN_MAX_AGE={settings.DATABASES['default']['CONN_MAX_AGE']})"
+        f"(web CONN_MAX_AGE={os.environ.get('WEB_CONN_MAX_AGE', '600')})"
     )
     print(f"note: the clients, gunicorn and PostgreSQL all share this machine's {cores} cores")
 

@@ -269,18 +269,23 @@ class TaskOutput(serializers.Serializer):
     lease_expires = serializers.DateTimeField()
 
 
+# One serializer renders every task: making one per answer (it deep-copies its fields) cost
+# more than the rendering itself, on every `next`.
+_TASK_OUTPUT = TaskOutput()
+
+
 def task_payload(lease) -> dict:
     item, project = lease.item, lease.item.project
     shown = queue.prelabel_shown(project=project, item=item, lease=lease)
     prelabel = prelabel_of(item) if shown else None
-    return TaskOutput(
+    return _TASK_OUTPUT.to_representation(
         {
             "item": item.pk,
             "data": item.data,
             "prelabel": prelabel,
             "lease_expires": lease.expires_at,
         }
-    ).data
+    )
 
 
 def _require_annotator(api: TenantApi, user, project) -> None:
@@ -328,9 +333,9 @@ class ItemAnnotationCreateApi(TenantApi):
             )
         except queue.Conflict as exc:
             raise ConflictError(str(exc)) from exc
-        item.refresh_from_db(fields=["status"])
         return Response(
-            {"id": annotation.pk, "item_status": item.status}, status=status.HTTP_201_CREATED
+            {"id": annotation.pk, "item_status": annotation.item.status},
+            status=status.HTTP_201_CREATED,
         )
 
 

@@ -4,6 +4,7 @@
 #   bash platform/services.sh {start|stop|status} {postgres|redis|celery|web|all}...
 #
 # env: PG_PORT (54320) REDIS_PORT (6390) WEB_PORT (8000) CELERY_CONCURRENCY (2) WEB_WORKERS (3)
+#      WEB_CONN_MAX_AGE (600: seconds a web worker keeps its database connection)
 #      LQA_VAR     state dir: pid files, logs, redis dir        (default <repo>/var)
 #      LQA_PGDATA  PostgreSQL cluster, owned by `postgres`      (default /tmp/labelqa-pg-$PG_PORT)
 #      LQA_PG_FAST=1  throwaway cluster: no fsync, role labelqa is a superuser
@@ -147,8 +148,10 @@ start_web() {
   local pidf=$VAR/web.pid; LOG=$VAR/web.log
   if alive "$pidf"; then say web "already running (pid $(cat "$pidf"))"; return 0; fi
   need_port web "$WEB_PORT"; rm -f "$pidf"
-  # no control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by all instances
-  "$BIN/gunicorn" config.wsgi:application --chdir "$ROOT" --bind "127.0.0.1:$WEB_PORT" \
+  # no control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by all instances.
+  # Persistent database connections (WEB_CONN_MAX_AGE seconds, 600 by default): each worker
+  # keeps one instead of connecting for every request (config/settings.py).
+  DATABASE_CONN_MAX_AGE=${WEB_CONN_MAX_AGE:-600} "$BIN/gunicorn" config.wsgi:application --chdir "$ROOT" --bind "127.0.0.1:$WEB_PORT" \
     --workers "${WEB_WORKERS:-3}" --daemon --pid "$pidf" --no-control-socket \
     --access-logfile "$VAR/web-access.log" --error-logfile "$LOG" || fail web "gunicorn failed"
   wait_for 60 "$pidf" http_ok || { stop_web >/dev/null; fail web "$WHY"; }

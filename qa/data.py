@@ -13,6 +13,7 @@ import io
 from dataclasses import dataclass, field
 
 import numpy as np
+import psycopg
 from django.db import connection
 from psycopg import sql
 
@@ -99,9 +100,10 @@ def _copy_binary(query: str, params: list, dtype: np.dtype) -> np.ndarray:
     column must be NOT NULL and fixed-width (the dtype spells the per-field length words)."""
     buffer = io.BytesIO()
     with connection.cursor() as cursor:
-        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(
-            sql.SQL(cursor.mogrify(query, params))
-        )
+        # COPY takes no bound parameters: they are rendered into the text client-side (also
+        # when the connection binds on the server, whose cursor cannot render them).
+        rendered = psycopg.ClientCursor(connection.connection).mogrify(query, params)
+        statement = sql.SQL("COPY ({}) TO STDOUT (FORMAT BINARY)").format(sql.SQL(rendered))
         with connection.wrap_database_errors, cursor.copy(statement) as copy:
             for chunk in copy:
                 buffer.write(chunk)

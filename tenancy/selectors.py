@@ -7,12 +7,13 @@ learn whether another tenant's object exists.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
-from guardian.shortcuts import get_objects_for_user
 
 from .models import (
     CLIENT_ROLES,
@@ -24,6 +25,7 @@ from .models import (
     Role,
     WorkforceRole,
 )
+from .sqlrows import Columns
 
 User = AbstractBaseUser | AnonymousUser
 _MEMBERSHIP_CACHE = "_lqa_membership"
@@ -37,6 +39,12 @@ def user_membership(user: User) -> Membership | None:
         membership = Membership.objects.select_related("organization").filter(user=user).first()
         setattr(user, _MEMBERSHIP_CACHE, membership)
     return getattr(user, _MEMBERSHIP_CACHE)
+
+
+def user_membership_known(user: User, membership: Membership | None) -> None:
+    """Record a membership read along with the user (token authentication joins it), so that
+    user_membership() answers without a query."""
+    setattr(user, _MEMBERSHIP_CACHE, membership)
 
 
 def user_role(user: User) -> Role | None:
@@ -92,20 +100,27 @@ def project_list_for(*, user: User) -> QuerySet[Project]:
     if role in CLIENT_ROLES:
         return Project.objects.filter(organization_id=user_membership(user).organization_id)
     if role in (Role.QA_LEAD, Role.ANNOTATOR):
-        assigned = get_objects_for_user(
-            user,
-            ["tenancy.annotate_project", "tenancy.review_project"],
-            klass=Project,
-            any_perm=True,
-            accept_global_perms=False,
-            with_superuser=False,
-        )
-        return Project.objects.filter(pk__in=assigned.values("pk"))
+        # The assignment itself, in any role: the guardian permission rows follow it (one per
+        # role, added and removed with it by workforce_assign/unassign), and this subquery on
+        # its user index costs a fraction of guardian's get_objects_for_user (~14 ms of CPU).
+        # project_read() below is the same rule for hand-written reads.
+        assigned = ProjectAssignment.objects.filter(user_id=user.pk).values("project_id")
+        return Project.objects.filter(pk__in=assigned)
     return Project.objects.none()
 
 
 def access_project(*, user: User, project_id: int | str) -> Project:
-    return _get_or_404(project_list_for(user=user).select_related("organization"), project_id)
+    read = project_read(user=user)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {read.columns} FROM "{Project._meta.db_table}" p {read.joins} '
+            f'WHERE {read.condition} AND p."id" = %s',
+            [*read.params, _pk_or_404(Project, project_id)],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        raise Http404(f"No {Project._meta.verbose_name} matches the given query.")
+    return read.project(row)
 
 
 def project_workforce(*, project: Project) -> QuerySet[ProjectAssignment]:
@@ -119,7 +134,63 @@ def access_assignment(*, project: Project, assignment_id: int | str) -> ProjectA
 
 def user_may_annotate(*, user: User, project: Project) -> bool:
     """Only assigned annotators label (an operator is not one unless assigned)."""
+    known = getattr(project, _MAY_ANNOTATE, None)
+    if known is not None and known[0] == user.pk:
+        return known[1]
     return project.assignments.filter(user_id=user.pk, role=WorkforceRole.ANNOTATOR).exists()
+
+
+# The answer of user_may_annotate, read along with the project by project_read(): (user id,
+# answer), kept on the project object.
+_MAY_ANNOTATE = "_lqa_may_annotate"
+
+_PROJECT = Columns(Project, "p")
+_ORGANIZATION = Columns(Organization, "o")
+_ASSIGNED = f'SELECT 1 FROM "{ProjectAssignment._meta.db_table}" a WHERE a."project_id" = p."id"'
+
+
+@dataclass(frozen=True)
+class ProjectRead:
+    """A hand-written read (tenancy.sqlrows) of a project the user may see. The statement
+    selects `columns` last, puts `joins` after the project's table (aliased `p`) and starts its
+    WHERE with `condition`; `params` are theirs, the statement's own follow. `project(row)` is
+    the project of a row, with its organization and the answer of user_may_annotate()."""
+
+    user: User
+    columns: str
+    joins: str
+    condition: str
+    params: list
+
+    def project(self, row) -> Project:
+        project = _PROJECT.instance(row, len(row) - len(_PROJECT) - len(_ORGANIZATION) - 1)
+        project.organization = _ORGANIZATION.instance(row, len(row) - len(_ORGANIZATION) - 1)
+        setattr(project, _MAY_ANNOTATE, (self.user.pk, bool(row[-1])))
+        return project
+
+
+def project_read(*, user: User) -> ProjectRead:
+    """project_list_for() for hand-written reads: the same projects, as a condition on `p`.
+    Building the ORM's query cost more than running it on every request of the task queue."""
+    role = user_role(user)
+    if role == Role.OPERATOR:
+        condition, params = "1 = 1", []
+    elif role in CLIENT_ROLES:
+        condition, params = 'p."organization_id" = %s', [user_membership(user).organization_id]
+    elif role in (Role.QA_LEAD, Role.ANNOTATOR):
+        condition, params = f'EXISTS ({_ASSIGNED} AND a."user_id" = %s)', [user.pk]
+    else:
+        condition, params = "1 = 0", []
+    return ProjectRead(
+        user=user,
+        columns=(
+            f"{_PROJECT.sql}, {_ORGANIZATION.sql}, "
+            f'EXISTS ({_ASSIGNED} AND a."user_id" = %s AND a."role" = %s)'
+        ),
+        joins=f'JOIN "{Organization._meta.db_table}" o ON o."id" = p."organization_id"',
+        condition=condition,
+        params=[user.pk, WorkforceRole.ANNOTATOR.value, *params],
+    )
 
 
 def user_may_review(*, user: User, project: Project) -> bool:
@@ -219,6 +290,13 @@ def workforce_list(*, organization: Organization) -> QuerySet[Membership]:
         .filter(Q(role=Role.ANNOTATOR) | Q(role=Role.QA_LEAD))
         .annotate(project_count=Count("user__assignments__project", distinct=True))
     )
+
+
+def _pk_or_404(model, pk: int | str) -> int:
+    try:
+        return int(pk)
+    except (ValueError, TypeError) as exc:
+        raise Http404(f"No {model._meta.verbose_name} matches the given query.") from exc
 
 
 def _get_or_404(queryset: QuerySet, pk: int | str):

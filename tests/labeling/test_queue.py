@@ -16,6 +16,8 @@ from tenancy.models import Role
 
 from ..factories import ItemFactory
 
+pytestmark = pytest.mark.usefixtures("queue_path")  # every rule, on both paths of the queue
+
 
 @pytest.fixture
 def project(world):
@@ -158,6 +160,21 @@ def test_gold_items_are_scored_at_once(world):
     assert stats == {"today": 1, "gold_answered": 1, "gold_accuracy": 1.0}
 
 
+def test_undoing_a_gold_answer_after_its_overlap_leaves_it_complete(world):
+    project = fresh_project(world, overlap=1, gold_rate=1.0)
+    gold = ItemFactory(dataset__project=project, gold_label="b")
+    first, second = world.users[Role.ANNOTATOR], world.spare_annotator
+    for user in (first, second):
+        queue.lease_next(project=project, user=user)
+    queue.annotation_submit(item=gold, user=first, label="b")
+    extra = queue.annotation_submit(item=gold, user=second, label="a")
+    queue.annotation_undo(annotation=extra, user=second)
+    gold.refresh_from_db()
+    assert (gold.status, gold.done) == ("complete", 1)
+    usage = DailyUsage.objects.get(project=project)
+    assert (usage.annotations, usage.items_completed) == (1, 1)
+
+
 @pytest.mark.parametrize(("blind_share", "shown"), [(0.0, True), (1.0, False)])
 def test_blind_share_hides_the_prelabel_and_is_recorded(world, blind_share, shown):
     project = fresh_project(world, overlap=1, prelabels=True, blind_share=blind_share)
@@ -222,3 +239,36 @@ def test_two_annotators_racing_for_the_last_slot_never_both_get_it(world):
     claimed = [pk for got in results.values() for pk in got if pk]
     assert sorted(claimed) == sorted(item.pk for item in items)  # each exactly once
     assert all(Annotation.objects.filter(item=item).count() == 1 for item in items)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_same_submission_twice_at_once_makes_one_label(world):
+    """A client retrying while its first request is still running: one 201, one 409."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: PostgreSQL")
+    project = fresh_project(world, overlap=2)
+    user = world.users[Role.ANNOTATOR]
+    items = ItemFactory.create_batch(10, dataset__project=project)
+    outcomes: list = []
+    barrier = threading.Barrier(2)
+
+    def submit(item):
+        try:
+            barrier.wait(timeout=10)
+            queue.annotation_submit(item=Item.objects.get(pk=item.pk), user=user, label="a")
+            outcomes.append("created")
+        except queue.Conflict:
+            outcomes.append("conflict")
+        finally:
+            connections.close_all()
+
+    for item in items:
+        threads = [threading.Thread(target=submit, args=(item,)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert Annotation.objects.filter(item=item).count() == 1
+        assert Item.objects.get(pk=item.pk).done == 1
+    assert sorted(outcomes) == ["conflict"] * 10 + ["created"] * 10
+    assert DailyUsage.objects.get(project=project).annotations == 10

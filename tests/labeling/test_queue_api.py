@@ -1,9 +1,13 @@
 """The labeling endpoints of API.md: next, annotations (201/400/403/404/409), skip, undo."""
 
+import pytest
+
 from labeling.models import Annotation, Lease
 from tenancy.models import Role
 
 from ..factories import ItemFactory
+
+pytestmark = pytest.mark.usefixtures("queue_path")  # every rule, on both paths of the queue
 
 
 def test_next_submit_and_stats(world, api):
@@ -76,3 +80,29 @@ def test_skip_and_undo(world, api):
     Lease.objects.filter(item_id=world.a.annotation.item_id).update(expires_at="2000-01-01T00:00Z")
     late = client.post(f"/api/v1/annotations/{world.a.annotation.pk}/undo/")
     assert late.status_code == 409 and "Too late" in late.json()["detail"]
+
+
+def test_conflicts_say_why(world, api):
+    """409: labeled already; or no live lease and the item needs nobody more."""
+    client = api.as_user(world.users[Role.ANNOTATOR])
+    labeled = client.post(
+        f"/api/v1/items/{world.a.annotation.item_id}/annotations/",
+        {"label": "negative"},
+        format="json",
+    )
+    assert labeled.status_code == 409
+    assert labeled.json()["detail"] == "You have labeled this item already."
+    full = ItemFactory(dataset=world.a.item.dataset, needed=1)
+    Lease.objects.create(
+        organization_id=full.organization_id,
+        project_id=full.project_id,
+        item=full,
+        user=world.spare_annotator,
+        expires_at="2999-01-01T00:00Z",
+    )
+    taken = client.post(
+        f"/api/v1/items/{full.pk}/annotations/", {"label": "negative"}, format="json"
+    )
+    assert taken.status_code == 409
+    assert "needs no more labels" in taken.json()["detail"]
+    assert not Annotation.objects.filter(item=full).exists()

@@ -35,7 +35,40 @@ def test_token_auth_rejects_a_wrong_password(world, api):
 
 def test_bad_token_is_401(world, api):
     api.credentials(HTTP_AUTHORIZATION="Token 0000000000000000000000000000000000000000")
-    assert api.get("/api/v1/projects/").status_code == 401
+    response = api.get("/api/v1/projects/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "Invalid token."}
+
+
+def test_token_of_an_inactive_user_is_401(world, api):
+    user = world.users[Role.CLIENT_ADMIN]
+    client = api.as_user(user)
+    User.objects.filter(pk=user.pk).update(is_active=False)
+    response = client.get("/api/v1/me/")
+    assert response.status_code == 401
+    assert response.json() == {"detail": "User inactive or deleted."}
+
+
+@pytest.mark.parametrize("role", [Role.CLIENT_ADMIN, Role.ANNOTATOR])
+def test_token_brings_the_membership_in_one_query(world, api, role, django_assert_num_queries):
+    """The token, its user, their membership and its organization: one statement, and the
+    role and tenant answers need no other."""
+    user = world.users[role]
+    client = api.as_user(user)
+    with django_assert_num_queries(1):
+        me = client.get("/api/v1/me/").json()
+    organization = Membership.objects.get(user=user).organization
+    assert (me["role"], me["organization"]["name"]) == (role, organization.name)
+
+
+def test_a_superuser_without_membership_is_an_operator(world, api):
+    root = User.objects.create_superuser("root", "root@example.com", PASSWORD)
+    client = api.as_user(root)
+    me = client.get("/api/v1/me/").json()
+    assert (me["role"], me["organization"]["name"]) == ("operator", "Vendor")
+    rows = client.get("/api/v1/projects/").json()
+    assert {row["name"] for row in rows} == {"Alpha sentiment", "Bravo triage"}
+    assert client.get(f"/api/v1/projects/{world.b.project.pk}/").status_code == 200
 
 
 def test_operator_sees_the_vendor_and_every_client(world, api):
@@ -251,6 +284,24 @@ def test_workforce_assignment_grants_and_revokes_the_project(world, api):
     assert not project_list_for(user=spare).exists()
 
 
+def test_workforce_scope_follows_each_assignment(world, api):
+    """A QA lead assigned to annotate as well: the queue opens; without the annotator
+    assignment the project stays visible but the queue answers 403; without either, 404."""
+    qa, operator = world.users[Role.QA_LEAD], world.users[Role.OPERATOR]
+    project = world.a.project
+    url = f"/api/v1/projects/{project.pk}/workforce/"
+    made = api.as_user(operator).post(url, {"user": qa.pk, "role": "annotator"}, format="json")
+    assert made.status_code == 201
+    assert api.as_user(qa).post(f"/api/v1/projects/{project.pk}/next/").status_code == 200
+    assert api.as_user(operator).delete(f"{url}{made.json()['id']}/").status_code == 204
+    assert api.as_user(qa).post(f"/api/v1/projects/{project.pk}/next/").status_code == 403
+    assert api.as_user(qa).get(f"/api/v1/projects/{project.pk}/").status_code == 200
+    review = ProjectAssignment.objects.get(project=project, user=qa, role="qa_lead")
+    assert api.as_user(operator).delete(f"{url}{review.pk}/").status_code == 204
+    assert api.as_user(qa).get(f"/api/v1/projects/{project.pk}/").status_code == 404
+    assert api.as_user(qa).get("/api/v1/projects/").json() == []
+
+
 @pytest.mark.parametrize(
     ("who", "role", "reason"),
     [
@@ -286,8 +337,8 @@ def test_project_list_counts_in_few_queries(world, api, django_assert_max_num_qu
             {"organization": world.a.organization.pk, "name": f"Extra {n}", "labels": ["a"]},
             format="json",
         )
-    # auth + role + projects + one grouped count, whatever the number of projects
-    with django_assert_max_num_queries(5):
+    # auth (with the role) + projects + one grouped count, whatever the number of projects
+    with django_assert_max_num_queries(3):
         rows = client.get("/api/v1/projects/").json()
     assert len(rows) == 7
 

@@ -4,7 +4,8 @@ Who gets what: an annotator is never handed an item twice, and an item is never 
 people than its remaining overlap needs (done + live leases < needed). Order: priority, then
 age. On PostgreSQL the claim locks the chosen item row with SKIP LOCKED, so concurrent
 annotators neither collide nor wait for each other; on SQLite a transaction is enough for one
-process.
+process. On PostgreSQL the claim and the submission run as a few hand-written statements
+(postgres.py); the ORM code below is the same rules for SQLite.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from datetime import timedelta
 
 import orjson
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -22,8 +23,8 @@ from django.utils import timezone
 from billing.services import usage_add
 from tenancy.models import Project, TaskType
 
-from .imports.rows import RowInvalid, RowValidator
-from .models import (
+from ..imports.rows import RowInvalid, RowValidator
+from ..models import (
     Annotation,
     AnnotationSource,
     Annotator,
@@ -32,7 +33,13 @@ from .models import (
     ItemStatus,
     Lease,
 )
-from .signals import items_completed
+from ..signals import items_completed
+from . import postgres
+
+
+def _statements() -> bool:
+    """Whether the claim and the submission run as postgres.py's statements (PostgreSQL)."""
+    return connection.vendor == "postgresql"
 
 
 class Conflict(Exception):
@@ -122,6 +129,16 @@ def lease_next(*, project: Project, user) -> Lease | None:
     """The caller's current task, or a new lease on the best item for them; None when nothing
     is left for this person. Asking again while a lease is live returns the same task."""
     now = timezone.now()
+    # A gold (honeypot) item first at the project's gold rate; gold items stay servable to
+    # everyone who has not answered them yet, whatever their overlap.
+    gold = bool(project.gold_rate) and random.random() < project.gold_rate
+    # Served without its pre-label (when it has one), for the blind share.
+    blind = project.prelabels and random.random() < project.blind_share
+    expires = now + timedelta(minutes=project.lease_minutes)
+    if _statements():
+        return _lease_next_sql(
+            project=project, user=user, now=now, expires=expires, gold=gold, blind=blind
+        )
     live = (
         Lease.objects.filter(
             _live(now), organization_id=project.organization_id, project=project, user=user
@@ -135,9 +152,7 @@ def lease_next(*, project: Project, user) -> Lease | None:
     annotator = annotator_for(user)
     candidates = _candidates(project=project, user=user, annotator=annotator)
     item = None
-    if project.gold_rate and random.random() < project.gold_rate:
-        # A gold (honeypot) item, served like any other; gold items stay servable to everyone
-        # who has not answered them yet, whatever their overlap.
+    if gold:
         item = (
             candidates.filter(gold_label__isnull=False)
             .select_for_update(skip_locked=True, of=("self",))
@@ -147,49 +162,109 @@ def lease_next(*, project: Project, user) -> Lease | None:
         item = _claim_open_item(candidates=candidates, now=now)
     if item is None:
         return None
-    blind = bool(item.prelabel is not None and project.prelabels) and (
-        random.random() < project.blind_share
-    )
     # The candidates exclude every item this person ever held: the lease is always new.
     return Lease.objects.create(
         organization_id=project.organization_id,
         project=project,
         item=item,
         user=user,
-        expires_at=now + timedelta(minutes=project.lease_minutes),
-        blind=blind,
+        expires_at=expires,
+        blind=blind and item.prelabel is not None,
     )
 
 
+def _lease_next_sql(*, project: Project, user, now, expires, gold: bool, blind: bool):
+    """lease_next() in two statements: the claim (the caller's live lease, or the best item
+    locked), then the lease with the item's capacity counted again under its lock."""
+    scope = {"organization_id": project.organization_id, "project_id": project.pk, "user": user}
+    tried: list[int] = []
+    for attempt in range(CLAIM_ATTEMPTS + int(gold)):
+        from_gold = gold and attempt == 0
+        held, item_id = postgres.claim(**scope, now=now, gold=from_gold, tried=tried)
+        if held is not None:
+            return held
+        if item_id is None:
+            if from_gold:
+                continue
+            return None
+        lease = postgres.lease_create(
+            **scope, item_id=item_id, now=now, expires=expires, blind=blind, gold=from_gold
+        )
+        if lease is not None:
+            return lease
+        tried.append(item_id)
+    return None
+
+
 def prelabel_shown(*, project: Project, item: Item, lease: Lease | None) -> bool | None:
-    if item.prelabel is None:
+    return _shown(
+        project=project, has_prelabel=item.prelabel is not None, blind=bool(lease and lease.blind)
+    )
+
+
+def _shown(*, project: Project, has_prelabel: bool, blind: bool) -> bool | None:
+    """Whether the annotator saw the item's pre-label; None when it has none."""
+    if not has_prelabel:
         return None
-    return bool(project.prelabels and not (lease and lease.blind))
+    return bool(project.prelabels and not blind)
+
+
+ALREADY_LABELED = "You have labeled this item already."
+NEEDS_NO_MORE = "This item needs no more labels; ask for the next task."
 
 
 @transaction.atomic
 def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None) -> Annotation:
     """Record a label. One per person and item: a second (or a retried) submission raises
-    Conflict and writes nothing. The item completes when it reaches its overlap."""
+    Conflict and writes nothing. The item completes when it reaches its overlap. The given item
+    is brought up to date (done, status) and is the annotation's `item`."""
     project = item.project
     value = label_clean(project=project, value=label)
-    item = Item.objects.select_for_update().get(pk=item.pk)
+    now = timezone.now()
+    submit = _submit_sql if _statements() else _submit_orm
+    annotation, completes = submit(
+        project=project, item=item, user=user, value=value, duration_ms=duration_ms, now=now
+    )
+    item.done += 1
+    if completes:
+        item.status, item.completed_at = ItemStatus.COMPLETE, now
+        transaction.on_commit(
+            lambda: items_completed.send(None, project_id=project.pk, item_ids=[item.pk])
+        )
+    # Last before the commit: every submission of the project adds to the same row of the
+    # day, and holds its lock from here to the commit.
+    usage_add(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        annotations=1,
+        annotator_seconds=round((duration_ms or 0) / 1000),
+        items_completed=int(completes),
+        user_id=user.pk,
+        turnaround_seconds=(now - item.created_at).total_seconds() if completes else None,
+    )
+    return annotation
+
+
+def _submit_orm(*, project: Project, item: Item, user, value, duration_ms, now):
+    """(the new annotation, whether it completes the item), the item locked; `item` gets the
+    locked row's done and status."""
+    locked = Item.objects.select_for_update().get(pk=item.pk)
+    item.status, item.done = locked.status, locked.done
     annotator = annotator_for(user)
     if (
         Annotation.objects.filter(item=item, annotator=annotator)
         .exclude(source=AnnotationSource.REVIEW)
         .exists()
     ):
-        raise Conflict("You have labeled this item already.")
-    now = timezone.now()
+        raise Conflict(ALREADY_LABELED)
     lease = Lease.objects.filter(item=item, user=user).first()
     holds = lease is not None and not lease.skipped and lease.annotation_id is None
     holds = holds and lease.expires_at > now
-    is_gold = item.gold_label is not None
+    is_gold = locked.gold_label is not None
     if not holds and not is_gold:
         live = Lease.objects.filter(_live(now), item=item).count()
         if item.status != ItemStatus.OPEN or item.done + live >= item.needed:
-            raise Conflict("This item needs no more labels; ask for the next task.")
+            raise Conflict(NEEDS_NO_MORE)
     annotation = Annotation.objects.create(
         organization_id=item.organization_id,
         project_id=item.project_id,
@@ -198,29 +273,57 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
         label=value,
         source=AnnotationSource.HUMAN,
         duration_ms=duration_ms,
-        prelabel_shown=prelabel_shown(project=project, item=item, lease=lease if holds else None),
-        gold_correct=_gold_match(item.gold_label, value) if is_gold else None,
+        prelabel_shown=prelabel_shown(project=project, item=locked, lease=lease if holds else None),
+        gold_correct=_gold_match(locked.gold_label, value) if is_gold else None,
     )
-    if lease is not None and holds:
+    if holds:
         Lease.objects.filter(pk=lease.pk).update(annotation=annotation)
-    completed = False
-    Item.objects.filter(pk=item.pk).update(done=F("done") + 1)
-    if item.status == ItemStatus.OPEN and item.done + 1 >= item.needed:
-        Item.objects.filter(pk=item.pk).update(status=ItemStatus.COMPLETE, completed_at=now)
-        completed = True
-        transaction.on_commit(
-            lambda: items_completed.send(None, project_id=project.pk, item_ids=[item.pk])
-        )
-    usage_add(
+    completes = item.status == ItemStatus.OPEN and item.done + 1 >= item.needed
+    completion = {"status": ItemStatus.COMPLETE, "completed_at": now} if completes else {}
+    Item.objects.filter(pk=item.pk).update(done=F("done") + 1, **completion)
+    return annotation, completes
+
+
+def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
+    """_submit_orm() in two statements (three without a live lease): lock and read, write."""
+    state = postgres.submission_lock(item_id=item.pk, user=user, now=now)
+    if state is None:
+        raise Item.DoesNotExist("No item matches the given query.")
+    item.status, item.done = state["status"], state["done"]
+    if state["labeled"]:
+        raise Conflict(ALREADY_LABELED)
+    holds, is_gold = state["holds"], state["gold_label"] is not None
+    if not holds and not is_gold:
+        live = postgres.live_leases(item_id=item.pk, now=now)
+        if item.status != ItemStatus.OPEN or item.done + live >= item.needed:
+            raise Conflict(NEEDS_NO_MORE)
+    completes = item.status == ItemStatus.OPEN and item.done + 1 >= item.needed
+    annotation = Annotation(
         organization_id=item.organization_id,
         project_id=item.project_id,
-        annotations=1,
-        annotator_seconds=round((duration_ms or 0) / 1000),
-        items_completed=int(completed),
-        user_id=user.pk,
-        turnaround_seconds=(now - item.created_at).total_seconds(),
+        item=item,
+        annotator_id=state["annotator_id"] or annotator_for(user).pk,
+        label=value,
+        source=AnnotationSource.HUMAN,
+        duration_ms=duration_ms,
+        prelabel_shown=_shown(
+            project=project,
+            has_prelabel=state["has_prelabel"],
+            blind=holds and state["lease_blind"],
+        ),
+        gold_correct=_gold_match(state["gold_label"], value) if is_gold else None,
+        created_at=now,
     )
-    return annotation
+    annotation.pk = postgres.submission_record(
+        annotation=annotation,
+        lease_id=state["lease_id"] if holds else None,
+        completes=completes,
+        complete_status=ItemStatus.COMPLETE,
+    )
+    if annotation.pk is None:  # a concurrent retry of this submission wrote it first
+        raise Conflict(ALREADY_LABELED)
+    annotation._state.adding, annotation._state.db = False, connection.alias
+    return annotation, completes
 
 
 def _gold_match(gold, value) -> bool:
@@ -258,14 +361,17 @@ def annotation_undo(*, annotation: Annotation, user) -> Lease:
     item = Item.objects.select_for_update().get(pk=annotation.item_id)
     if item.status == ItemStatus.REVIEW or (item.label is not None):
         raise Conflict("Too late to undo: the item's label is decided.")
-    was_complete = item.status == ItemStatus.COMPLETE
+    # A gold item keeps taking answers after its overlap: taking one of those back leaves it
+    # complete (and its completion counted); only the answer that completed it reopens it.
+    was_complete = item.status == ItemStatus.COMPLETE and item.done - 1 < item.needed
     Lease.objects.filter(pk=lease.pk).update(annotation=None)
     annotation.delete()
-    Item.objects.filter(pk=item.pk).update(
-        done=F("done") - 1,
-        status=ItemStatus.OPEN,
-        completed_at=None,
-    )
+    if was_complete or item.status == ItemStatus.OPEN:
+        Item.objects.filter(pk=item.pk).update(
+            done=F("done") - 1, status=ItemStatus.OPEN, completed_at=None
+        )
+    else:
+        Item.objects.filter(pk=item.pk).update(done=F("done") - 1)
     usage_add(
         organization_id=item.organization_id,
         project_id=item.project_id,
