@@ -5,10 +5,11 @@ labeling/ml (arrays in, arrays out); this module reads and writes the database a
 Pre-labels (`model_predict`): the current version scores the open items in id-keyset chunks
 and writes each item's prelabel, prelabel_confidence, priority (= uncertainty: the queue
 serves the most uncertain first) and `needed` by the adaptive overlap rule (ml/active.py):
-a confident item (confidence >= MODEL_THRESHOLD) needs one person, except the audited share
-(AUDIT_SHARE), which keeps the project's full overlap. Each prediction is also recorded as an
-annotation (source "model") by the project's model annotator, so that the agreement report
-shows the model as a row of its own; consensus never counts it as a vote.
+a confident item (confidence >= the project's model_threshold) needs one person, except the
+audited share (the project's audit_share), which keeps the project's full overlap. Each
+prediction is also recorded as an annotation (source "model") by the project's model
+annotator, so that the agreement report shows the model as a row of its own; consensus never
+counts it as a vote (nor does the item's `done`).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from django.utils import timezone
 
 from tenancy.models import Project, TaskType
 
+from . import ml_selectors
 from .ml import inputs as ml_inputs
 from .ml import storage, training
 from .ml.active import overlap_plan
@@ -42,11 +44,6 @@ from .statuses import InvalidTransition, model_version_transition
 
 logger = logging.getLogger(__name__)
 
-# The project-level policy of pre-labels (module constants for now, not project settings):
-# the calibrated confidence at which a pre-label counts as confident (one person confirms it),
-# and the share of confident items that still get the full overlap (the audit).
-MODEL_THRESHOLD = 0.9
-AUDIT_SHARE = 0.1
 # Open items scored and written per chunk: their data (~2 KB a text) plus features, a few MB.
 PREDICT_CHUNK = 2000
 # A new version trains after this many items completed since the current one became current.
@@ -63,7 +60,7 @@ def _versions(project: Project):
 
 
 def model_version_current(*, project: Project) -> ModelVersion | None:
-    return _versions(project).filter(is_current=True).first()
+    return ml_selectors.model_version_current(project=project)
 
 
 def model_train(*, project: Project, user=None) -> ModelVersion:
@@ -127,7 +124,7 @@ def _promotion(project, result, inputs, labels, label_names) -> tuple[bool, str]
         return True, f"the current version's file could not be read ({error})"
     held = result.heldout_index
     evaluation = training.evaluate(
-        model, [inputs[i] for i in held], [labels[i] for i in held], MODEL_THRESHOLD
+        model, [inputs[i] for i in held], [labels[i] for i in held], project.model_threshold
     )
     return training.compare(result.metrics, evaluation.metrics)
 
@@ -188,16 +185,19 @@ def _train(project: Project):
         input_kind, inputs = ml_inputs.inputs_from_data(datas)
     except ValueError as error:
         raise ModelTrainError(f"The items cannot be read as model inputs: {error}") from error
-    result = training.train_version(
-        input_kind,
-        inputs,
-        labels,
-        len(project.labels),
-        seed=0,
-        threshold=MODEL_THRESHOLD,
-        label_names=list(project.labels),
-        keys=keys,
-    )
+    try:
+        result = training.train_version(
+            input_kind,
+            inputs,
+            labels,
+            len(project.labels),
+            seed=0,
+            threshold=project.model_threshold,
+            label_names=list(project.labels),
+            keys=keys,
+        )
+    except ValueError as error:  # inputs the model layer refuses (it names what and why)
+        raise ModelTrainError(f"The model could not be trained: {error}") from error
     return result, input_kind, len(labels), inputs, labels
 
 
@@ -289,9 +289,9 @@ def _write_predictions(project, version, model, annotator, items, inputs, counts
     plan = overlap_plan(
         confidence,
         [str(item.pk) for item in items],
-        threshold=MODEL_THRESHOLD,
+        threshold=project.model_threshold,
         full_overlap=project.overlap,
-        audit_share=AUDIT_SHARE,
+        audit_share=project.audit_share,
         seed=project.pk,
     )
     names = model.label_names

@@ -82,8 +82,6 @@ class ProjectModelsView(LoginRequiredMixin, View):
             "may_train": user_may_change_project(user=request.user, project=project),
             "reliability": reliability_chart(current.reliability) if current else None,
             "confusion": confusion_rows(current.label_names, current.confusion) if current else [],
-            "threshold": ml_services.MODEL_THRESHOLD,
-            "audit_share": ml_services.AUDIT_SHARE,
             "retrain_every": ml_services.RETRAIN_EVERY,
         }
         return render(request, "labeling/model_list.html", context)

@@ -118,17 +118,15 @@ def test_training_fails_clearly_without_two_classes(world, django_capture_on_com
     assert not version.is_current
 
 
-def test_prelabels_priorities_and_adaptive_overlap(
-    world, monkeypatch, django_capture_on_commit_callbacks
-):
+def test_prelabels_priorities_and_adaptive_overlap(world, django_capture_on_commit_callbacks):
     project = text_project(world, labeled=60, open_items=60)
     train(project, django_capture_on_commit_callbacks)
     before = ml_services.model_predict(project=project)  # confidence spread first
     open_items = Item.objects.filter(project=project, status=ItemStatus.OPEN)
     confidences = sorted(open_items.values_list("prelabel_confidence", flat=True))
     threshold = confidences[len(confidences) // 2]
-    monkeypatch.setattr(ml_services, "MODEL_THRESHOLD", threshold)
-    monkeypatch.setattr(ml_services, "AUDIT_SHARE", 0.3)
+    tenancy_services.project_update(project=project, model_threshold=threshold, audit_share=0.3)
+    project.refresh_from_db()
     counts = ml_services.model_predict(project=project)
     assert counts["items"] == before["items"] == 60
     rows = list(open_items.values("prelabel", "prelabel_confidence", "priority", "needed"))
@@ -301,3 +299,21 @@ def test_api_refuses_multilabel_and_predict_without_a_model(world, api):
     response = admin.post(f"/api/v1/projects/{fresh.pk}/models/predict/")
     assert response.status_code == 400
     assert "train one first" in response.json()["detail"]
+
+
+def test_the_model_page_shows_versions_reliability_and_confusion(
+    world, client, django_capture_on_commit_callbacks
+):
+    project = text_project(world, labeled=80)
+    version = train(project, django_capture_on_commit_callbacks)
+    client.force_login(world.users[Role.CLIENT_VIEWER])
+    page = client.get(f"/projects/{project.pk}/models/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert f"v{version.pk}" in body and 'data-testid="current"' in body
+    assert 'data-testid="reliability"' in body and '<rect class="bar"' in body
+    assert body.count('<td class="num diag"') == 3
+    assert 'data-testid="train"' not in body  # a viewer reads, and cannot train
+    # the viewer's POST is refused and queues nothing
+    assert client.post(f"/projects/{project.pk}/models/", {"action": "train"}).status_code == 403
+    assert ModelVersion.objects.filter(project=project).count() == 1
