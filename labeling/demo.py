@@ -108,7 +108,7 @@ def seed(context: dict) -> None:
 
 # The digits project: scikit-learn's bundled 8x8 handwritten digits (no download), a few of
 # them labeled on import, a model trained on those, and the rest pre-labeled by it.
-DIGITS_ITEMS = 600
+DIGITS_ITEMS = 500
 DIGITS_LABELED = 100
 
 
@@ -121,8 +121,9 @@ def digit_rows(count: int, labeled: int):
             "id": f"digit-{n + 1:04d}",
             "data": {"pixels": digits.images[n].astype(int).tolist()},
         }
+        TRUTH[row["id"]] = str(int(digits.target[n]))
         if n < labeled:
-            row["label"] = str(int(digits.target[n]))  # labeled before, by the client
+            row["label"] = TRUTH[row["id"]]  # labeled before, by the client
         yield row
 
 
@@ -155,6 +156,26 @@ def seed_digits(context: dict) -> None:
         f"accuracy {version.metrics.get('accuracy')}) pre-labeled {counts['items']} open items, "
         f"{counts['confident']} of them confident"
     )
+    simulate_anchoring(project, users["annotator"], random.Random(7), stdout)
+
+
+def simulate_anchoring(project, user, rng: random.Random, stdout, tasks: int = 40) -> None:
+    """An annotator who leans on the pre-label when it is shown (the quality page's anchoring
+    block then has both sides: the project serves a blind share without pre-labels)."""
+    for _ in range(tasks):
+        lease = queue.lease_next(project=project, user=user)
+        if lease is None:
+            break
+        item = lease.item
+        truth = TRUTH.get(item.external_id, rng.choice(project.labels))
+        if not lease.blind and item.prelabel is not None and rng.random() < 0.5:
+            label = item.prelabel  # taken as shown
+        else:
+            label = truth if rng.random() < 0.9 else rng.choice(project.labels)
+        queue.annotation_submit(
+            item=item, user=user, label=label, duration_ms=rng.randint(1_500, 6_000)
+        )
+    stdout.write(f"  {project.name}: {user.username} labeled {tasks} pre-labeled tasks")
 
 
 def simulate_workforce(project, users, rng: random.Random, stdout, tasks_each: int = 80) -> None:

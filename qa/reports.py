@@ -210,13 +210,16 @@ def _per_annotator(s: data.AnnotationSet, known, consensus, reliability) -> list
     for i, pk in enumerate(s.annotator_ids):
         if table.annotations[i] == 0:
             continue
+        agreement_with_consensus = table.agreement_with_consensus[i]
+        if s.annotator_kinds[i] == "model" and not s.multilabel:
+            agreement_with_consensus = _model_agreement(s, known, i)
         rows.append(
             {
                 "annotator": s.annotator_names[i],
                 "annotator_id": int(pk),
                 "kind": s.annotator_kinds[i],
                 "annotations": int(table.annotations[i]),
-                "agreement_with_consensus": _r(table.agreement_with_consensus[i]),
+                "agreement_with_consensus": _r(agreement_with_consensus),
                 "agreement_with_others": _r(table.agreement_with_others[i]),
                 "gold_answered": int(table.gold_compared[i]),
                 "gold_accuracy": _r(table.gold_accuracy[i]),
@@ -226,6 +229,18 @@ def _per_annotator(s: data.AnnotationSet, known, consensus, reliability) -> list
         )
     rows.sort(key=lambda row: (-row["annotations"], row["annotator"]))
     return rows
+
+
+def _model_agreement(s: data.AnnotationSet, known, annotator: int) -> float | None:
+    """A model's agreement with the final labels people decided. The report's consensus on an
+    item nobody finished is the fit's answer, which on items only the model labeled is the
+    model's own label: counted, it would make any model look perfect."""
+    mine = known & (s.annotators == annotator)
+    final = s.final[s.items[mine]]
+    decided = final >= 0
+    if not decided.any():
+        return None
+    return float((s.codes[mine][decided] == final[decided]).mean())
 
 
 def _over_time(items, labels, days, n_labels: int) -> list[dict]:

@@ -181,9 +181,13 @@ def test_the_model_is_an_annotator_of_the_report_but_never_a_vote(
         f"/api/v1/projects/{project.pk}/agreement/"
     )
     assert report.status_code == 200
-    kinds = {row["annotator"]: row["kind"] for row in report.json()["per_annotator"]}
-    assert kinds[f"model:p{project.pk}"] == "model"
-    assert kinds[annotator.username] == "human"
+    rows = {row["annotator"]: row for row in report.json()["per_annotator"]}
+    model_row = rows[f"model:p{project.pk}"]
+    assert model_row["kind"] == "model" and model_row["annotations"] == 5
+    assert rows[annotator.username]["kind"] == "human"
+    # Measured against what people decided (one item, where it was wrong), not against the
+    # report's fitted answers on the items only it labeled.
+    assert model_row["agreement_with_consensus"] == 0.0
 
 
 def _rated(project, item, annotator_user, label, shown):
