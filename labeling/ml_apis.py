@@ -3,7 +3,7 @@ versions, pre-label the open items with the current one."""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
@@ -34,7 +34,7 @@ class ModelVersionOutput(serializers.Serializer):
     message = serializers.CharField()
     metrics = serializers.SerializerMethodField()
 
-    @extend_schema(responses=ModelMetricsOutput)
+    @extend_schema_field(ModelMetricsOutput)
     def get_metrics(self, version) -> dict:
         return {name: (version.metrics or {}).get(name) for name in METRIC_NAMES}
 
