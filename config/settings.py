@@ -203,6 +203,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Choice sets that share a field name get names of their own (drf_spectacular.W001).
+    "ENUM_NAME_OVERRIDES": {
+        "ImportFormatEnum": "labeling.models.ImportFormat",
+        "ExportFormatEnum": "qa.models.ExportFormat",
+        "ReviewStatusEnum": "qa.models.ReviewStatus",
+        # imports and exports: queued, running, succeeded, failed
+        "JobStatusEnum": "labeling.models.ImportStatus",
+    },
 }
 
 # --- Celery ---------------------------------------------------------------------------------
