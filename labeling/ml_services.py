@@ -150,6 +150,9 @@ def model_version_run(*, version_id: int) -> ModelVersion:
     promote, reason = _promotion(project, result, inputs, labels, project.labels)
     with transaction.atomic():
         if promote:
+            # Two versions finishing at once take turns here (the later one ends current)
+            # instead of both claiming the one current slot.
+            Project.objects.select_for_update().filter(pk=project.pk).first()
             _versions(project).filter(is_current=True).update(is_current=False)
         model_version_transition(
             version=version,
