@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing import views as billing_views
+from labeling import ml_views
 from labeling import views as labeling_views
 from qa import views as qa_views
 from tenancy import views as tenancy_views
@@ -19,6 +20,11 @@ urlpatterns = [
         "projects/<int:project_id>/annotate/",
         labeling_views.annotate,
         name="project-annotate",
+    ),
+    path(
+        "projects/<int:project_id>/models/",
+        ml_views.ProjectModelsView.as_view(),
+        name="project-models",
     ),
     path("projects/<int:project_id>/items/", labeling_views.project_items, name="project-items"),
     path(

@@ -139,7 +139,8 @@ def consensus_items(*, project_id: int, item_ids: list[int]) -> dict[str, int]:
     votes: dict[int, list[tuple]] = defaultdict(list)
     for item_id, annotator_id, label in (
         Annotation.objects.filter(organization_id=project.organization_id, item_id__in=list(items))
-        .exclude(source=AnnotationSource.REVIEW)
+        # A model's pre-label is a rating for the reports, never a vote.
+        .exclude(source__in=[AnnotationSource.REVIEW, AnnotationSource.MODEL])
         .order_by("id")
         .values_list("item_id", "annotator_id", "label")
     ):
@@ -266,7 +267,11 @@ def truth_model_fit(*, project: Project, write: bool = True) -> TruthModel | Non
     if project.task_type == TaskType.MULTILABEL:
         return None
     annotations = data.annotation_set(project=project)
+    # Models' annotations are not votes (nor evidence about the humans' confusions).
+    is_model = np.array([kind == "model" for kind in annotations.annotator_kinds], dtype=bool)
     keep = annotations.codes >= 0
+    if len(is_model):
+        keep &= ~is_model[annotations.annotators]
     if not keep.any():
         return None
     n_labels = len(project.labels)

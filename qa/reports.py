@@ -13,9 +13,10 @@ import time
 import numpy as np
 import orjson
 from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
-from labeling.models import Annotation
+from labeling.models import Annotation, AnnotationSource
 from tenancy.models import Project
 
 from . import data
@@ -50,6 +51,7 @@ def report_compute(*, project: Project, filters: data.Filters) -> dict:
     started = time.perf_counter()
     annotations = data.annotation_set(project=project, filters=filters)
     result = report_from_arrays(annotations, consensus_method=project.consensus)
+    result["anchoring"] = anchoring_compute(project=project, filters=filters)
     result["filters"] = filters.as_dict()
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
@@ -208,13 +210,16 @@ def _per_annotator(s: data.AnnotationSet, known, consensus, reliability) -> list
     for i, pk in enumerate(s.annotator_ids):
         if table.annotations[i] == 0:
             continue
+        agreement_with_consensus = table.agreement_with_consensus[i]
+        if s.annotator_kinds[i] == "model" and not s.multilabel:
+            agreement_with_consensus = _model_agreement(s, known, i)
         rows.append(
             {
                 "annotator": s.annotator_names[i],
                 "annotator_id": int(pk),
                 "kind": s.annotator_kinds[i],
                 "annotations": int(table.annotations[i]),
-                "agreement_with_consensus": _r(table.agreement_with_consensus[i]),
+                "agreement_with_consensus": _r(agreement_with_consensus),
                 "agreement_with_others": _r(table.agreement_with_others[i]),
                 "gold_answered": int(table.gold_compared[i]),
                 "gold_accuracy": _r(table.gold_accuracy[i]),
@@ -224,6 +229,18 @@ def _per_annotator(s: data.AnnotationSet, known, consensus, reliability) -> list
         )
     rows.sort(key=lambda row: (-row["annotations"], row["annotator"]))
     return rows
+
+
+def _model_agreement(s: data.AnnotationSet, known, annotator: int) -> float | None:
+    """A model's agreement with the final labels people decided. The report's consensus on an
+    item nobody finished is the fit's answer, which on items only the model labeled is the
+    model's own label: counted, it would make any model look perfect."""
+    mine = known & (s.annotators == annotator)
+    final = s.final[s.items[mine]]
+    decided = final >= 0
+    if not decided.any():
+        return None
+    return float((s.codes[mine][decided] == final[decided]).mean())
 
 
 def _over_time(items, labels, days, n_labels: int) -> list[dict]:
@@ -247,6 +264,69 @@ def _over_time(items, labels, days, n_labels: int) -> list[dict]:
             }
         )
     return points
+
+
+# --- anchoring: do annotators follow the pre-label they see? --------------------------------
+
+
+def anchoring_summary(shown: int, shown_agree: int, blind: int, blind_agree: int) -> dict:
+    """How often annotators chose the pre-label when it was shown versus when they labeled
+    blind (the item had a pre-label they did not see). A shown rate well above the blind one
+    means people copy the model. The difference comes with a 95% Wald interval; everything is
+    None, with the reason, when either side has no annotation."""
+    out = {
+        "shown": {"annotations": shown, "agree": shown_agree, "rate": None},
+        "blind": {"annotations": blind, "agree": blind_agree, "rate": None},
+        "difference": None,
+        "difference_ci": None,
+        "reason": None,
+    }
+    if shown:
+        out["shown"]["rate"] = _r(shown_agree / shown)
+    if blind:
+        out["blind"]["rate"] = _r(blind_agree / blind)
+    if not shown or not blind:
+        empty = " and ".join(side for side, n in (("shown", shown), ("blind", blind)) if not n)
+        out["reason"] = (
+            f"no annotation with the pre-label {empty}: the comparison needs both "
+            "(the project's blind share serves some tasks without their pre-label)"
+        )
+        return out
+    p1, p2 = shown_agree / shown, blind_agree / blind
+    half = 1.96 * float(np.sqrt(p1 * (1 - p1) / shown + p2 * (1 - p2) / blind))
+    out["difference"] = _r(p1 - p2)
+    out["difference_ci"] = [_r(p1 - p2 - half), _r(p1 - p2 + half)]
+    return out
+
+
+def anchoring_compute(*, project: Project, filters: data.Filters) -> dict:
+    """`anchoring_summary` over the project's human annotations of pre-labeled items (against
+    the item's pre-label as it is now: a re-prediction moves the reference)."""
+    rows = Annotation.objects.filter(
+        organization_id=project.organization_id,
+        project=project,
+        source=AnnotationSource.HUMAN,
+        prelabel_shown__isnull=False,
+        item__prelabel__isnull=False,
+    )
+    if filters.date_from:
+        rows = rows.filter(created_at__date__gte=filters.date_from)
+    if filters.date_to:
+        rows = rows.filter(created_at__date__lte=filters.date_to)
+    if filters.dataset:
+        rows = rows.filter(item__dataset_id=filters.dataset)
+    if filters.annotator:
+        rows = rows.filter(annotator_id=filters.annotator)
+    counts = {
+        row["prelabel_shown"]: row
+        for row in rows.values("prelabel_shown")
+        .order_by()
+        .annotate(n=Count("id"), agree=Count("id", filter=Q(label=F("item__prelabel"))))
+    }
+    shown, blind = counts.get(True, {}), counts.get(False, {})
+    return anchoring_summary(
+        shown.get("n", 0), shown.get("agree", 0), blind.get("n", 0), blind.get("agree", 0)
+    )
 
 
 # --- the cache --------------------------------------------------------------------------------

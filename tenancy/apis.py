@@ -113,6 +113,8 @@ class ProjectOutput(serializers.ModelSerializer):
             "blind_share",
             "lease_minutes",
             "aql",
+            "model_threshold",
+            "audit_share",
             "created_at",
             "updated_at",
             "items",
@@ -270,6 +272,18 @@ class ProjectInput(serializers.Serializer):
     blind_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     lease_minutes = serializers.IntegerField(min_value=1, max_value=240, default=10)
     aql = serializers.FloatField(default=1.0, help_text="Audits' AQL (ISO 2859-1 value).")
+    model_threshold = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        default=0.9,
+        help_text="A pre-label at or above this confidence needs one person to confirm it.",
+    )
+    audit_share = serializers.FloatField(
+        min_value=0.0,
+        max_value=1.0,
+        default=0.1,
+        help_text="Share of the confident pre-labels that still get the full overlap.",
+    )
 
 
 class ProjectCreateInput(ProjectInput):

@@ -120,6 +120,16 @@ class Project(models.Model):
         validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
         help_text="Share of tasks served without their pre-label, to measure anchoring.",
     )
+    model_threshold = models.FloatField(
+        default=0.9,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="A model's pre-label at or above this calibrated confidence needs one person.",
+    )
+    audit_share = models.FloatField(
+        default=0.1,
+        validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="Share of the confident pre-labels that still get the full overlap (audit).",
+    )
     aql = models.FloatField(
         default=1.0,
         help_text="Audits: the acceptable quality level, in percent defective (ISO 2859-1).",

@@ -167,6 +167,8 @@ def project_create(
     blind_share: float = 0.0,
     lease_minutes: int = 10,
     aql: float = 1.0,
+    model_threshold: float = 0.9,
+    audit_share: float = 0.1,
     created_by=None,
 ) -> Project:
     if organization.kind != OrganizationKind.CLIENT:
@@ -186,6 +188,8 @@ def project_create(
         blind_share=blind_share,
         lease_minutes=lease_minutes,
         aql=aql,
+        model_threshold=model_threshold,
+        audit_share=audit_share,
         created_by=created_by,
     )
     _check_policy(project)
@@ -215,6 +219,8 @@ PROJECT_EDITABLE = (
     "blind_share",
     "lease_minutes",
     "aql",
+    "model_threshold",
+    "audit_share",
 )
 
 

@@ -14,7 +14,7 @@ from rest_framework.test import APIClient
 
 from config import celery_app
 from labeling import queue
-from labeling.models import Item, ItemStatus, Lease
+from labeling.models import Item, ItemStatus, Lease, ModelStatus, ModelVersion
 from qa.consensus import review_open
 from qa.models import Audit, Export, ReviewReason
 from tenancy import services
@@ -176,6 +176,21 @@ def _finished_export(project):
     return export
 
 
+def _current_model(project):
+    """A current model version (its row only: the model layer is tested in tests/labeling)."""
+    return ModelVersion.objects.create(
+        organization_id=project.organization_id,
+        project=project,
+        kind="text_sklearn",
+        status=ModelStatus.SUCCEEDED,
+        is_current=True,
+        metrics={"accuracy": 0.9, "macro_f1": 0.88, "ece": 0.03, "coverage": None},
+        label_names=list(project.labels),
+        message=f"Seeded version of {project.name}",
+        finished_at=timezone.now(),
+    )
+
+
 def _member(organization, role, username):
     # Through the service, as in production: an operator becomes staff and superuser there.
     return services.member_create(
@@ -229,6 +244,7 @@ def world(db) -> World:
         project_b, ItemFactory(dataset=items_b[0].dataset), "urgent"
     )
     export_a, export_b = _finished_export(project_a), _finished_export(project_b)
+    _current_model(project_a), _current_model(project_b)
     return World(
         vendor=vendor,
         users=users,

@@ -156,6 +156,21 @@ SPECS: dict[str, Spec] = {
         multipart=("post",),
         shows=lambda w, r: w.a.job.original_name,
     ),
+    # models: read by the data readers; trained and run by operators and the client's admins
+    "project-models": Spec(
+        {"get": DATA_READERS, "post": {OP: 302, ADMIN: 302, VIEWER: 403, QA: 403, ANN: 403}},
+        payloads={"post": lambda w, r: {"action": "predict"}},
+        shows=lambda w, r: f"Seeded version of {w.a.project.name}",
+    ),
+    "api-project-models": Spec(
+        {"get": DATA_READERS}, shows=lambda w, r: f"Seeded version of {w.a.project.name}"
+    ),
+    "api-project-models-train": Spec(
+        {"post": {OP: 202, ADMIN: 202, VIEWER: 403, QA: 403, ANN: 403}}
+    ),
+    "api-project-models-predict": Spec(
+        {"post": {OP: 202, ADMIN: 202, VIEWER: 403, QA: 403, ANN: 403}}
+    ),
     "api-import": Spec({"get": CLIENT_SIDE_ONLY}, shows=lambda w, r: w.a.job.dataset_name),
     "api-project-datasets": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.dataset.name),
     "api-project-items": Spec({"get": DATA_READERS}, shows=lambda w, r: w.a.item.external_id),

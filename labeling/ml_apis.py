@@ -1,0 +1,86 @@
+"""The model part of the public API (../shared/API.md, "Models"): train a version, list the
+versions, pre-label the open items with the current one."""
+
+from __future__ import annotations
+
+from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
+from rest_framework import exceptions, serializers, status
+from rest_framework.response import Response
+
+from tenancy.apis import ProjectApi
+from tenancy.selectors import user_may_change_project, user_role
+
+from . import ml_selectors, ml_services
+from .apis import DATA_READERS
+
+METRIC_NAMES = ("accuracy", "macro_f1", "ece", "coverage")
+
+
+class ModelMetricsOutput(serializers.Serializer):
+    accuracy = serializers.FloatField(allow_null=True)
+    macro_f1 = serializers.FloatField(allow_null=True)
+    ece = serializers.FloatField(allow_null=True)
+    coverage = serializers.JSONField(allow_null=True)
+
+
+class ModelVersionOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    status = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+    is_current = serializers.BooleanField()
+    n_labels_used = serializers.IntegerField()
+    message = serializers.CharField()
+    metrics = serializers.SerializerMethodField()
+
+    @extend_schema_field(ModelMetricsOutput)
+    def get_metrics(self, version) -> dict:
+        return {name: (version.metrics or {}).get(name) for name in METRIC_NAMES}
+
+
+class ModelTrainOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+
+
+def _require_changer(api: ProjectApi, request) -> None:
+    if not user_may_change_project(user=request.user, project=api.project):
+        api.deny("Only operators and the client's admins train and run models.")
+
+
+class ProjectModelListApi(ProjectApi):
+    @extend_schema(responses=ModelVersionOutput(many=True))
+    def get(self, request, project_id):
+        if user_role(request.user) not in DATA_READERS:
+            self.deny("Models are read by the client's people, operators and QA leads.")
+        versions = ml_selectors.model_version_list(project=self.project)[:100]
+        return Response(ModelVersionOutput(versions, many=True).data)
+
+
+class ProjectModelTrainApi(ProjectApi):
+    @extend_schema(request=None, responses={202: ModelTrainOutput})
+    def post(self, request, project_id):
+        _require_changer(self, request)
+        try:
+            version = ml_services.model_train(project=self.project, user=request.user)
+        except ml_services.ModelTrainError as error:
+            raise exceptions.ValidationError({"detail": str(error)}) from error
+        version.refresh_from_db()  # without a broker it trained already
+        return Response(ModelTrainOutput(version).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ProjectModelPredictApi(ProjectApi):
+    @extend_schema(
+        request=None,
+        responses={
+            202: inline_serializer("ModelPredictOutput", {"status": serializers.CharField()})
+        },
+    )
+    def post(self, request, project_id):
+        _require_changer(self, request)
+        try:
+            ml_services.model_predict_queue(project=self.project)
+        except ml_services.ModelTrainError as error:
+            raise exceptions.ValidationError({"detail": str(error)}) from error
+        return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)
