@@ -80,6 +80,13 @@ def report_from_arrays(s: data.AnnotationSet, *, consensus_method: str) -> dict:
         consensus = np.where(s.final >= 0, s.final, -1)
         reliability = None
     else:
+        # The agreement figures are the people's: a model's ratings have their own row in the
+        # per-annotator table, never a say in how well the workforce agrees.
+        kinds = np.array(s.annotator_kinds or [""] * n_annotators, dtype=object)
+        people = kinds[annotators] != "model" if len(annotators) else np.ones(0, dtype=bool)
+        if not people.all():
+            out["agreement_of"] = "people (model annotators are left out of these figures)"
+        items, annotators, codes = items[people], annotators[people], codes[people]
         labels32 = codes.astype(np.int32)
         alpha, reason = agreement.krippendorff_alpha_nominal_with_reason(items, labels32, n_labels)
         out["krippendorff_alpha"] = _r(alpha)
@@ -127,7 +134,7 @@ def report_from_arrays(s: data.AnnotationSet, *, consensus_method: str) -> dict:
             "labels": s.labels,
             "matrix": matrix.astype(int).tolist(),
         }
-        out["over_time"] = _over_time(items, labels32, s.days[known], n_labels)
+        out["over_time"] = _over_time(items, labels32, s.days[known][people], n_labels)
     out["per_annotator"] = _per_annotator(s, known, consensus, reliability)
     out["reasons"] = reasons
     return out

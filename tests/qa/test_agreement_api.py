@@ -203,3 +203,25 @@ def test_multilabel_codes_are_bitmasks(world):
     annotations = data.annotation_set(project=project)
     assert sorted(annotations.codes.tolist()) == [0, 0b010, 0b101]
     assert annotations.decode(0b101) == ["red", "blue"]
+
+
+def test_a_models_ratings_have_their_own_row_but_no_say_in_the_figures(world, reader):
+    project, matrix = seeded_project(world, n_items=20)
+    model = Annotator.objects.create(
+        organization=project.organization, kind=AnnotatorKind.MODEL, name="model:test"
+    )
+    for item in project.items.all():
+        Annotation.objects.create(
+            organization=project.organization,
+            project=project,
+            item=item,
+            annotator=model,
+            label="bird",
+            source="model",
+        )
+    report = reader.get(f"/api/v1/projects/{project.pk}/agreement/").json()
+    expected = krippendorff.alpha(reliability_data=matrix, level_of_measurement="nominal")
+    assert report["krippendorff_alpha"] == pytest.approx(expected, abs=1e-4)
+    assert "people" in report["agreement_of"]
+    rows = {row["annotator"]: row for row in report["per_annotator"]}
+    assert rows["model:test"]["annotations"] == 20 and rows["model:test"]["kind"] == "model"
