@@ -451,26 +451,35 @@ def jsonl_in_database() -> bool:
 
 
 def _jsonl_query(export: Export) -> tuple[str, list]:
-    """Rows (id, finished JSON line) of the selection with ids in (%s, %s], in id order."""
+    """Rows (id, finished JSON line) of the selection with ids in (%s, %s], in id order. The
+    line is concatenated text, not json_build_object: building a JSON value per annotation
+    cost twice as much (every piece is JSON already: stored jsonb, to_json of the strings)."""
     where, params = _where(export)
     annotations = (
-        ", 'annotations', coalesce(v.annotations, '[]'::json)" if export.include_annotations else ""
+        """ || ',"annotations":[' || coalesce(v.annotations, '') || ']'"""
+        if export.include_annotations
+        else ""
     )
     query = (
-        "SELECT i.id, json_build_object('id', i.external_id, 'data', i.data, 'label', i.label, "
-        "'confidence', i.confidence, 'agreement', v.agreement, 'status', i.status, "
-        f"'gold', i.gold_label{annotations}, 'prelabel', CASE WHEN i.prelabel IS NULL THEN NULL "
-        "ELSE json_build_object('label', i.prelabel, 'confidence', i.prelabel_confidence) END)"
-        f"::text FROM {Item._meta.db_table} i LEFT JOIN LATERAL ("
-        "SELECT json_agg(json_build_object('annotator', "
-        f"(SELECT n.name FROM {Annotator._meta.db_table} n WHERE n.id = a.annotator_id), "
-        "'label', a.label, 'source', a.source, 'created_at', "
-        "to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')) "
-        "ORDER BY a.id) AS annotations, "
-        "round(avg(CASE WHEN a.source <> 'review' THEN "
-        "(a.label @> i.label AND i.label @> a.label)::int END)::numeric, 4) AS agreement "
+        """SELECT i.id, '{"id":' || to_json(i.external_id)::text || ',"data":' || i.data::text"""
+        """ || ',"label":' || coalesce(i.label::text, 'null')"""
+        """ || ',"confidence":' || coalesce(i.confidence::text, 'null')"""
+        """ || ',"agreement":' || coalesce(v.agreement::text, 'null')"""
+        """ || ',"status":"' || i.status || '","gold":' || coalesce(i.gold_label::text, 'null')"""
+        f"{annotations}"
+        """ || ',"prelabel":' || CASE WHEN i.prelabel IS NULL THEN 'null' ELSE"""
+        """ '{"label":' || i.prelabel::text || ',"confidence":'"""
+        """ || coalesce(i.prelabel_confidence::text, 'null') || '}' END || '}'"""
+        f" FROM {Item._meta.db_table} i LEFT JOIN LATERAL (SELECT string_agg("
         # (the annotator's name by a primary-key lookup per annotation: a join here makes the
         # planner scan the annotator table once per item)
+        f"""'{{"annotator":' || (SELECT to_json(n.name)::text FROM {Annotator._meta.db_table} n"""
+        """ WHERE n.id = a.annotator_id) || ',"label":' || a.label::text"""
+        """ || ',"source":"' || a.source || '","created_at":"'"""
+        """ || to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
+        """ || '"}', ',' ORDER BY a.id) AS annotations, """
+        "round(avg(CASE WHEN a.source <> 'review' THEN "
+        "(a.label @> i.label AND i.label @> a.label)::int END)::numeric, 4) AS agreement "
         f"FROM {Annotation._meta.db_table} a WHERE a.item_id = i.id) v ON true "
         f"WHERE {where} AND i.id > %s AND i.id <= %s ORDER BY i.id"
     )
