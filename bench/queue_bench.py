@@ -8,10 +8,15 @@ Setup (in this process, through the services): a client organization, a project 
 and five labels, K vendor annotators assigned to it, ITEMS items imported from a JSONL file by
 the import task. Each annotator gets a token from POST /api/v1/auth/token/.
 
-Load: K separate processes (multiprocessing, stdlib http.client), each looping
-POST /api/v1/projects/{id}/next/ then POST /api/v1/items/{item}/annotations/ with a random
-label until `next` answers 204, or until the time limit. Each process records the latency of
-every request and what the server answered.
+Load: K separate processes (multiprocessing), each looping POST /api/v1/projects/{id}/next/
+then POST /api/v1/items/{item}/annotations/ with a random label until `next` answers 204, or
+until the time limit. Each process records the latency of every request and what the server
+answered. The clients share the machine's cores with the server and the database, so each
+speaks HTTP/1.1 on a plain socket (Client: the request written in one piece; the status line,
+the headers and a Content-Length body read back), keeping the connection while the server
+does. Against a canned answer it costs ~140 us of CPU per request on a new connection and
+~100 us on a kept one, against ~220 and ~150 us with http.client; in queue runs the clients
+used 0.5-0.6 ms per annotation instead of 0.9-1.1 ms.
 
 Verification, from the database afterwards: no (item, annotator) labeled twice; every 201 the
 clients saw is a row (same item, same person) and every row was acknowledged by a 201; exactly
@@ -26,6 +31,7 @@ import pickle
 import random
 import resource
 import secrets
+import socket
 import sys
 import tempfile
 import time
@@ -68,22 +74,61 @@ MAX_ERRORS_IN_A_ROW = 20
 # --- the simulated annotator (runs in its own process; stdlib only, never the database) ------
 
 
-def _post(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dict):
-    conn.request("POST", path, body=body, headers=headers)
-    response = conn.getresponse()
-    return response.status, response.read()
+class Client:
+    """POSTs over one HTTP/1.1 connection, kept while the server keeps it (a sync gunicorn
+    worker answers `Connection: close`: then every request connects anew)."""
+
+    def __init__(self, host: str, port: int, token: str):
+        self.address = (host, port)
+        self.head = (
+            f"Host: {host}:{port}\r\nAuthorization: Token {token}\r\n"
+            "Content-Type: application/json\r\nAccept: application/json\r\n"
+        ).encode()
+        self.sock: socket.socket | None = None
+
+    def post(self, path: str, body: bytes) -> tuple[int, bytes]:
+        """(status, body) of the answer; OSError or HTTPException when there is none."""
+        if self.sock is None:
+            self.sock = socket.create_connection(self.address, timeout=REQUEST_TIMEOUT)
+        try:
+            self.sock.sendall(
+                b"POST %s HTTP/1.1\r\n%sContent-Length: %d\r\n\r\n%s"
+                % (path.encode(), self.head, len(body), body)
+            )
+            data = b""
+            while b"\r\n\r\n" not in data:
+                data += self._recv()
+            head, _, body = data.partition(b"\r\n\r\n")
+            status_line, *lines = head.split(b"\r\n")
+            headers = dict(line.lower().split(b":", 1) for line in lines)
+            length = headers.get(b"content-length")
+            if length is None:  # never from Django behind gunicorn: refuse to guess
+                raise http.client.HTTPException(f"no Content-Length: {head[:200]!r}")
+            while len(body) < int(length):
+                body += self._recv()
+            if headers.get(b"connection", b"").strip() == b"close":
+                self.close()
+            return int(status_line.split(b" ", 2)[1]), body
+        except BaseException:
+            self.close()
+            raise
+
+    def _recv(self) -> bytes:
+        data = self.sock.recv(65536)
+        if not data:
+            raise http.client.RemoteDisconnected("the server closed the connection")
+        return data
+
+    def close(self) -> None:
+        if self.sock is not None:
+            self.sock.close()
+            self.sock = None
 
 
 def annotator_run(spec: dict, go, result_path: str) -> None:
     """next + submit until 204 or the deadline; the record goes to result_path (pickle)."""
     rng = random.Random(spec["seed"])
-    host, port = spec["host"], spec["port"]
-    conn = http.client.HTTPConnection(host, port, timeout=REQUEST_TIMEOUT)
-    headers = {
-        "Authorization": f"Token {spec['token']}",
-        "Content-Type": "application/json",
-        "Accept": "application/json",
-    }
+    conn = Client(spec["host"], spec["port"], spec["token"])
     next_path = f"/api/v1/projects/{spec['project_id']}/next/"
     rec = {
         "index": spec["index"],
@@ -118,7 +163,7 @@ def annotator_run(spec: dict, go, result_path: str) -> None:
             break
         sent = time.perf_counter()
         try:
-            status, body = _post(conn, next_path, b"", headers)
+            status, body = conn.post(next_path, b"")
         except (OSError, http.client.HTTPException) as exc:
             conn.close()
             note("next", type(exc).__name__, str(exc).encode())
@@ -142,7 +187,7 @@ def annotator_run(spec: dict, go, result_path: str) -> None:
         payload = orjson.dumps({"label": rng.choice(LABELS), "duration_ms": rng.randint(800, 9000)})
         sent = time.perf_counter()
         try:
-            status, body = _post(conn, f"/api/v1/items/{item}/annotations/", payload, headers)
+            status, body = conn.post(f"/api/v1/items/{item}/annotations/", payload)
         except (OSError, http.client.HTTPException) as exc:
             # Did it commit? The next `next` tells: the same item again if it did not.
             conn.close()
