@@ -28,9 +28,9 @@ case "$name" in
   import) .venv/bin/python bench/import_bench.py --rows "${1:-1000000}" ;;
   queue)
     # gunicorn as in production (DEBUG off, plain HTTP on loopback). 4 sync workers on 2 cores:
-    # a worker waits on PostgreSQL for much of each request (locks, commits, connecting), so
-    # about twice the cores keeps both busy; more only adds context switches and backends
-    # competing with the 32 client processes for the same 2 cores.
+    # a worker waits on PostgreSQL for part of each request (6-7 round trips, locks, commits),
+    # so about twice the cores keeps both busy; more only adds context switches and backends
+    # competing with the 32 client processes for the same 2 cores (services.sh: why sync).
     export WEB_PORT=${BENCH_WEB_PORT:-8390} WEB_WORKERS=${BENCH_WEB_WORKERS:-4}
     export DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
       DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0 MEDIA_ROOT=$LQA_VAR/media

@@ -148,6 +148,11 @@ start_web() {
   local pidf=$VAR/web.pid; LOG=$VAR/web.log
   if alive "$pidf"; then say web "already running (pid $(cat "$pidf"))"; return 0; fi
   need_port web "$WEB_PORT"; rm -f "$pidf"
+  # Sync workers (gunicorn's default): each takes the next connection from the one listen
+  # queue and closes it after the answer. gthread workers with keep-alive measured ~10% less
+  # CPU per request in the queue benchmark, but a kept connection stays with the worker that
+  # accepted it: with 32 busy clients some workers held more connections than others, and
+  # the slowest clients' latency (p90, p99) about doubled.
   # no control socket: its default path (~/.gunicorn/gunicorn.ctl) is shared by all instances.
   # Persistent database connections (WEB_CONN_MAX_AGE seconds, 600 by default): each worker
   # keeps one instead of connecting for every request (config/settings.py).
