@@ -1,0 +1,139 @@
+"""The task queue's two busiest requests, answered without DRF when nothing is unusual.
+
+`POST projects/{id}/next/` and `POST items/{id}/annotations/` are most of the platform's
+traffic: every annotator sends one of each per label. Through DRF each cost about 1 ms of CPU
+in the framework alone (the Request wrapper, content negotiation, permission and throttle
+passes, the Response's rendering) on top of the work, and on the 2-core benchmark machine the
+web workers' CPU is what limits annotations per second (bench/queue_bench.py).
+
+This middleware answers those two requests on the success path with the same selectors and
+services as the API views (labeling.apis): token authentication (tenancy.authentication), the
+caller's scope (access_project / access_item: 404 for another tenant's object), the annotator
+check, queue.lease_next() / queue.annotation_submit(), and the same rendering (task_payload,
+DRF's JSONRenderer, DRF's headers). Anything else, a missing or invalid token, an object out of
+scope, a caller who is not an annotator of the project, a body the API's serializer would
+question, a conflict or a label outside the set, is handed to the full stack untouched, which
+answers exactly as it always does: those answers have one implementation. The services are
+atomic, so a request handed on after one of them refused has changed nothing.
+
+The test suite goes through this middleware (tests/labeling/test_queue_fastpath.py compares
+its answers with the API views' byte for byte).
+"""
+
+from __future__ import annotations
+
+import orjson
+from django.core.exceptions import ValidationError
+from django.http import Http404, HttpResponse
+from django.urls import Resolver404, resolve
+from rest_framework import exceptions
+from rest_framework.renderers import JSONRenderer
+
+from tenancy.authentication import TokenAuthentication
+from tenancy.selectors import access_project, user_may_annotate
+
+from . import apis, queue, selectors
+
+_RENDERER = JSONRenderer()
+_AUTHENTICATION = TokenAuthentication()
+# What DRF's views add to every answer (APIView.finalize_response, the Vary of content
+# negotiation).
+_HEADERS = {"Allow": "POST, OPTIONS", "Vary": "Accept"}
+DURATION_MAX_MS = 86_400_000  # AnnotationInput.duration_ms
+
+
+def _answer(payload, status: int) -> HttpResponse:
+    if payload is None:  # 204: DRF sends no body and no Content-Type
+        response = HttpResponse(status=status)
+        del response["Content-Type"]
+    else:
+        response = HttpResponse(
+            _RENDERER.render(payload), status=status, content_type="application/json"
+        )
+    for name, value in _HEADERS.items():
+        response[name] = value
+    return response
+
+
+def _next(request, user, project_id: int) -> HttpResponse | None:
+    project = access_project(user=user, project_id=project_id)
+    if not user_may_annotate(user=user, project=project):
+        return None
+    lease = queue.lease_next(project=project, user=user)
+    if lease is None:
+        return _answer(None, 204)
+    lease.item.project = project
+    return _answer(apis.task_payload(lease), 200)
+
+
+def _submission(request) -> tuple | None:
+    """(label, duration_ms) of a body that AnnotationInput would take as it is; None for
+    anything it would question or convert (null, strings for numbers, booleans...)."""
+    if request.content_type != "application/json":
+        return None
+    try:
+        body = orjson.loads(request.body)
+    except ValueError:
+        return None
+    if not isinstance(body, dict) or body.get("label") is None:
+        return None
+    duration = body.get("duration_ms")
+    if "duration_ms" in body and not (type(duration) is int and 0 <= duration <= DURATION_MAX_MS):
+        return None
+    return body["label"], duration
+
+
+def _submit(request, user, item_id: int) -> HttpResponse | None:
+    submission = _submission(request)
+    if submission is None:
+        return None
+    item = selectors.access_item(user=user, item_id=item_id)
+    if not user_may_annotate(user=user, project=item.project):
+        return None
+    label, duration_ms = submission
+    try:
+        annotation = queue.annotation_submit(
+            item=item, user=user, label=label, duration_ms=duration_ms
+        )
+    except (ValidationError, queue.Conflict):
+        return None  # rolled back: the API view answers 400 or 409 with its own words
+    return _answer({"id": annotation.pk, "item_status": annotation.item.status}, 201)
+
+
+_HANDLERS = {
+    apis.ProjectNextApi: (_next, "project_id"),
+    apis.ItemAnnotationCreateApi: (_submit, "item_id"),
+}
+
+
+class QueueFastPathMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if request.method == "POST" and request.META.get("HTTP_AUTHORIZATION", "")[:6] == "Token ":
+            response = self._fast(request)
+            if response is not None:
+                return response
+        return self.get_response(request)
+
+    def _fast(self, request) -> HttpResponse | None:
+        try:
+            match = resolve(request.path_info)
+        except Resolver404:
+            return None
+        handler = _HANDLERS.get(getattr(match.func, "view_class", None))
+        if handler is None:
+            return None
+        try:
+            credentials = _AUTHENTICATION.authenticate(request)
+        except exceptions.AuthenticationFailed:
+            return None
+        if credentials is None:
+            return None
+        request.user = credentials[0]
+        function, kwarg = handler
+        try:
+            return function(request, credentials[0], match.kwargs[kwarg])
+        except Http404:
+            return None
