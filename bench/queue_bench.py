@@ -359,6 +359,38 @@ def cpu_snapshot() -> dict:
 # --- report -------------------------------------------------------------------------------------
 
 
+def statements_reset() -> bool:
+    """Start PostgreSQL's per-statement figures afresh; False without pg_stat_statements
+    (bench/run.sh loads it)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_statements_reset()")
+        return True
+    except Exception:  # noqa: BLE001 - the figures are optional
+        return False
+
+
+def statements_report(annotations: int, top: int = 10) -> None:
+    """Where PostgreSQL spent its time during the run: the statements by total time, each with
+    its calls and mean, and the whole per annotation."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT calls, total_exec_time, mean_exec_time, rows, query FROM pg_stat_statements "
+            "WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database()) "
+            "AND query NOT LIKE '%%pg_stat_statements%%' ORDER BY total_exec_time DESC"
+        )
+        rows = cursor.fetchall()
+    whole = sum(row[1] for row in rows)
+    print(
+        f"PostgreSQL statements (pg_stat_statements; execution only, not parsing, commits or "
+        f"the protocol): {whole / 1000:.1f} s in all, "
+        f"{whole / annotations if annotations else 0:.2f} ms per annotation"
+    )
+    for calls, total, mean, _rows, query in rows[:top]:
+        text = " ".join(query.split())
+        print(f"  {total / 1000:7.1f} s {calls:>9,} calls {mean:7.3f} ms  {text[:110]}")
+
+
 def pct(sorted_values, q: float) -> float:
     if not sorted_values:
         return float("nan")
@@ -571,6 +603,7 @@ def main() -> None:
         proc.start()
         procs.append(proc)
     time.sleep(max(0.0, start_wall - time.time()))
+    statements = statements_reset()
     cpu0 = cpu_snapshot()
     go.set()
     print(
@@ -640,6 +673,8 @@ def main() -> None:
         f"({pct(next_sorted, 0.99):.1f} ms)"
     )
     timeline(records, wall)
+    if statements:
+        statements_report(total)
 
     spent = {
         k: (cpu1[k] - cpu0[k]) if cpu0[k] is not None and cpu1[k] is not None else None

@@ -19,8 +19,16 @@ LQA_VAR=$(mktemp -d /tmp/labelqa-bench.XXXXXX)
 LQA_PGDATA=$(mktemp -d /tmp/labelqa-pgbench.XXXXXX)
 export LQA_VAR LQA_PGDATA
 trap 'bash platform/services.sh stop postgres >/dev/null || true; rm -rf "$LQA_VAR" "$LQA_PGDATA"' EXIT
+# the queue benchmark prints where PostgreSQL spent its time, statement by statement
+[[ $name != queue ]] || export LQA_PG_STAT_STATEMENTS=1
 bash platform/services.sh start postgres >/dev/null
 export DATABASE_URL=postgres://labelqa@127.0.0.1:$PG_PORT/labelqa
+if [[ $name == queue ]]; then
+  "$(pg_config --bindir 2>/dev/null || dirname "$(ls -d /usr/lib/postgresql/*/bin/psql | sort -V | tail -n1)")/psql" \
+    -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d labelqa -v ON_ERROR_STOP=1 \
+    -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
+    -c "GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO labelqa" >/dev/null
+fi
 unset CELERY_BROKER_URL
 export LOG_LEVEL=WARNING
 .venv/bin/python manage.py migrate -v0

@@ -82,6 +82,9 @@ start_postgres() {
       echo "shared_buffers = '${LQA_PG_SHARED_BUFFERS:-1GB}'"; echo "work_mem = '64MB'"
       echo "maintenance_work_mem = '512MB'"; echo "max_wal_size = '8GB'"
       echo "checkpoint_timeout = '15min'"
+      # per-statement figures for a benchmark (bench/run.sh queue prints the top statements)
+      if [[ ${LQA_PG_STAT_STATEMENTS:-0} == 1 ]]; then
+        echo "shared_preload_libraries = 'pg_stat_statements'"; fi
       if [[ ${LQA_PG_FAST:-0} == 1 ]]; then
         echo "fsync = off"; echo "synchronous_commit = off"; echo "full_page_writes = off"; fi
     } | as_pg tee "$PGDATA/labelqa.conf" >/dev/null
