@@ -146,17 +146,38 @@ def consensus_items(*, project_id: int, item_ids: list[int]) -> dict[str, int]:
     ):
         votes[item_id].append((annotator_id, label))
     outcome: dict[str, int] = defaultdict(int)
+    agreed: list[tuple[int, Verdict]] = []
     for item_id, row in items.items():
         if not votes[item_id]:
             continue
         verdict = _verdict(project, model, row["gold_label"], votes[item_id])
-        outcome[_apply(project, item_id, verdict)] += 1
+        if verdict.gold_failures or _doubtful(project, verdict):
+            outcome[_apply(project, item_id, verdict)] += 1
+        else:
+            agreed.append((item_id, verdict))
+    if agreed:
+        # The common outcome, all in one UPDATE (only items still complete and undecided by a
+        # QA lead; an unchanged label is not written again).
+        labeling_services.items_consensus_bulk_set(
+            project=project,
+            item_ids=[item_id for item_id, _ in agreed],
+            labels=[verdict.label for _, verdict in agreed],
+            confidences=[verdict.confidence for _, verdict in agreed],
+        )
+        outcome["complete"] += len(agreed)
     if project.consensus == ConsensusMethod.DAWID_SKENE and outcome:
         _count_towards_refit(project, sum(outcome.values()))
     return dict(outcome)
 
 
+def _doubtful(project: Project, verdict: Verdict) -> bool:
+    return verdict.tie or (
+        verdict.confidence is not None and verdict.confidence < project.min_agreement
+    )
+
+
 def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
+    """A doubtful verdict or a failed gold: one more person, or the review queue."""
     with transaction.atomic():
         if verdict.gold_failures:
             reason = ReviewReason.GOLD_FAILED
@@ -173,14 +194,6 @@ def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
                     confidence=verdict.confidence,
                 )
             return "gold_failed"
-        doubtful = verdict.tie or (
-            verdict.confidence is not None and verdict.confidence < project.min_agreement
-        )
-        if not doubtful:
-            labeling_services.item_consensus_set(
-                project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
-            )
-            return "complete"
         if labeling_services.item_overlap_extend(
             project=project, item_id=item_id, confidence=verdict.confidence
         ):
