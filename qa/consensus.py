@@ -219,7 +219,7 @@ def _sweep_walk(project: Project, tried: set[tuple], outcome: dict, *, after: in
     deadline = time.monotonic() + SWEEP_SECONDS
     decided = Annotation.objects.filter(item=OuterRef("pk"), source=AnnotationSource.REVIEW)
     waiting = (
-        # The partial index item_consensus_pending holds exactly the rows of this filter.
+        # The partial index item_consensus_pending holds exactly the complete, unlabeled rows.
         Item.objects.filter(
             organization_id=project.organization_id,
             project=project,
