@@ -91,6 +91,13 @@ class Item(models.Model):
                 condition=models.Q(status="open"),
                 name="item_open_queue",
             ),
+            # The items waiting for consensus (a sweep's walk, qa/consensus.py): a handful per
+            # project at any time, not the millions decided already.
+            models.Index(
+                fields=["organization", "project", "id"],
+                condition=models.Q(status="complete", label__isnull=True),
+                name="item_consensus_pending",
+            ),
         ]
 
     def __str__(self) -> str:

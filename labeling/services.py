@@ -124,10 +124,12 @@ def items_consensus_bulk_set(
     project: Project,
     item_ids: Sequence[int],
     labels: Sequence,
-    confidences: Sequence[float],
+    confidences: Sequence[float | None],
 ) -> int:
-    """Write a project-wide consensus (a Dawid-Skene refit) onto complete items. Items a QA lead
-    decided keep their decision. Returns how many rows changed."""
+    """Write consensus labels onto complete items (a project-wide Dawid-Skene refit, or a batch
+    of items consensus decided): the complete -> complete transition. Items a QA lead decided
+    keep their decision; an unchanged label is not written again (its labeled_at stays).
+    Returns how many rows changed."""
     changed = 0
     if connection.vendor == "postgresql":
         import orjson
@@ -152,7 +154,7 @@ def items_consensus_bulk_set(
                     [
                         [int(i) for i in item_ids[start:stop]],
                         [orjson.dumps(label).decode() for label in labels[start:stop]],
-                        [float(c) for c in confidences[start:stop]],
+                        [None if c is None else float(c) for c in confidences[start:stop]],
                         project.organization_id,
                         project.pk,
                     ],
@@ -161,8 +163,10 @@ def items_consensus_bulk_set(
         return changed
     complete = _items(project).filter(status=ItemStatus.COMPLETE).exclude(_decided_by_review())
     for item_id, label, confidence in zip(item_ids, labels, confidences, strict=True):
-        changed += complete.filter(pk=item_id).update(
-            label=label, confidence=confidence, labeled_at=timezone.now()
+        changed += (
+            complete.filter(pk=item_id)
+            .exclude(label=label, confidence=confidence)
+            .update(label=label, confidence=confidence, labeled_at=timezone.now())
         )
     return changed
 

@@ -2,5 +2,6 @@
 
 from django.dispatch import Signal
 
-# Sent after commit when items reach their overlap: sender=None, project_id, item_ids.
+# Sent after commit when items reach their overlap: sender=None, organization_id, project_id,
+# item_ids (the receivers need no query to find the project's tenant).
 items_completed = Signal()

@@ -8,12 +8,15 @@ REFIT_EVERY completions). Gold items take their gold label. Then:
 - otherwise adaptive overlap asks one more person, up to the project's max_overlap;
 - at the maximum, the item goes to the review queue (a tie, or low agreement).
 A gold item whose answers differ from the gold goes to review as a failed gold.
+With a broker, completions are not decided one task each: a project's are gathered by a mark
+in Redis (pending.py, qa/receivers.py) and decided in batches by one sweep (consensus_sweep).
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import time
 from collections import defaultdict
 from dataclasses import dataclass
 
@@ -25,7 +28,7 @@ from labeling import services as labeling_services
 from labeling.models import Annotation, AnnotationSource, Item, ItemStatus
 from tenancy.models import ConsensusMethod, Project, TaskType
 
-from . import data
+from . import data, pending
 from .models import ReviewReason, ReviewTask, TruthModel
 from .stats import truth
 
@@ -146,17 +149,111 @@ def consensus_items(*, project_id: int, item_ids: list[int]) -> dict[str, int]:
     ):
         votes[item_id].append((annotator_id, label))
     outcome: dict[str, int] = defaultdict(int)
+    agreed: list[tuple[int, Verdict]] = []
     for item_id, row in items.items():
         if not votes[item_id]:
             continue
         verdict = _verdict(project, model, row["gold_label"], votes[item_id])
-        outcome[_apply(project, item_id, verdict)] += 1
+        if verdict.gold_failures or _doubtful(project, verdict):
+            outcome[_apply(project, item_id, verdict)] += 1
+        else:
+            agreed.append((item_id, verdict))
+    if agreed:
+        # The common outcome, all in one UPDATE (only items still complete and undecided by a
+        # QA lead; an unchanged label is not written again).
+        labeling_services.items_consensus_bulk_set(
+            project=project,
+            item_ids=[item_id for item_id, _ in agreed],
+            labels=[verdict.label for _, verdict in agreed],
+            confidences=[verdict.confidence for _, verdict in agreed],
+        )
+        outcome["complete"] += len(agreed)
     if project.consensus == ConsensusMethod.DAWID_SKENE and outcome:
         _count_towards_refit(project, sum(outcome.values()))
     return dict(outcome)
 
 
+# Items decided per consensus_items call of a sweep: their ids, votes and verdicts are held in
+# memory (a few hundred bytes each with short labels: well under 1 MB), and their plain
+# "complete" outcomes are written by one UPDATE.
+SWEEP_BATCH = 500
+# Seconds a sweep walks before it hands the rest to a fresh task: a backlog of a million items
+# (an import) then neither holds a worker for an hour (past the broker's visibility timeout,
+# which would deliver the task twice) nor keeps other projects' sweeps waiting.
+SWEEP_SECONDS = 60
+
+
+@dataclass(frozen=True)
+class Sweep:
+    outcome: dict[str, int]
+    # Unfinished: a sweep is to walk on from this id (the project is still marked).
+    resume_after: int | None = None
+
+
+def consensus_sweep(*, project: Project, after_id: int = 0) -> Sweep:
+    """Decide every item of the project that waits for consensus (complete, no label, no QA
+    lead's decision) with consensus_items, SWEEP_BATCH at a time, in two walks in id order.
+    The project's pending mark (pending.py) is cleared between them: a completion committed
+    before the clear is seen by the second walk; one committed after it marks the project anew,
+    which enqueues the next sweep. An item that cannot be decided (no votes) is tried once per
+    sweep. Idempotent like consensus_items."""
+    # (id, completed_at): an item extended, undone or reworked and completed again while the
+    # sweep runs is pending anew and decided again.
+    tried: set[tuple] = set()
+    outcome: dict[str, int] = defaultdict(int)
+    stopped = _sweep_walk(project, tried, outcome, after=after_id)
+    if stopped is not None:
+        return Sweep(dict(outcome), resume_after=stopped)
+    pending.consensus_pending_clear(project_id=project.pk)
+    stopped = _sweep_walk(project, tried, outcome, after=0)
+    # Out of time in the last walk: the rest was perhaps completed before the clear, so the
+    # project is marked again; if someone else marked it first, their sweep walks it all.
+    if stopped is not None and pending.consensus_pending_mark(project_id=project.pk):
+        return Sweep(dict(outcome), resume_after=stopped)
+    return Sweep(dict(outcome))
+
+
+def _sweep_walk(project: Project, tried: set[tuple], outcome: dict, *, after: int) -> int | None:
+    """Decide the pending items with ids above `after`; None at the end, or the last id seen
+    when SWEEP_SECONDS ran out."""
+    deadline = time.monotonic() + SWEEP_SECONDS
+    decided = Annotation.objects.filter(item=OuterRef("pk"), source=AnnotationSource.REVIEW)
+    waiting = (
+        # The partial index item_consensus_pending holds exactly the complete, unlabeled rows.
+        Item.objects.filter(
+            organization_id=project.organization_id,
+            project=project,
+            status=ItemStatus.COMPLETE,
+            label__isnull=True,
+        )
+        .exclude(Exists(decided))
+        .order_by("id")
+        .values_list("id", "completed_at")
+    )
+    while True:
+        rows = list(waiting.filter(id__gt=after)[:SWEEP_BATCH])
+        new = [row for row in rows if row not in tried]
+        if new:
+            tried.update(new)
+            counts = consensus_items(project_id=project.pk, item_ids=[pk for pk, _ in new])
+            for name, n in counts.items():
+                outcome[name] += n
+            pending.consensus_pending_renew(project_id=project.pk)
+        if len(rows) < SWEEP_BATCH:
+            return None
+        after = rows[-1][0]
+        if time.monotonic() > deadline:
+            return after
+
+
+def _doubtful(project: Project, verdict: Verdict) -> bool:
+    return verdict.tie or (
+        verdict.confidence is not None and verdict.confidence < project.min_agreement
+    )
+
+
 def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
+    """A doubtful verdict or a failed gold: one more person, or the review queue."""
     with transaction.atomic():
         if verdict.gold_failures:
             reason = ReviewReason.GOLD_FAILED
@@ -173,14 +270,6 @@ def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
                     confidence=verdict.confidence,
                 )
             return "gold_failed"
-        doubtful = verdict.tie or (
-            verdict.confidence is not None and verdict.confidence < project.min_agreement
-        )
-        if not doubtful:
-            labeling_services.item_consensus_set(
-                project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
-            )
-            return "complete"
         if labeling_services.item_overlap_extend(
             project=project, item_id=item_id, confidence=verdict.confidence
         ):

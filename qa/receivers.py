@@ -1,15 +1,25 @@
-"""qa's answer to labeling's signals (sent after commit): consensus runs as a Celery task, in
-the calling process when there is no broker (the demo, the unit tests)."""
+"""qa's answer to labeling's signals (sent after commit).
 
-from tenancy.models import Project
+Without a broker (the demo, the unit tests: tasks run eagerly) consensus decides the completed
+items at once, in the calling process. With a broker a completion only marks its project
+(pending.py, one Redis command) and the completion that set the mark enqueues one sweep of the
+project SWEEP_DELAY later: at a hundred completions a second, one task decides a second's worth
+of items in batches instead of a hundred tasks deciding one item each."""
+
+from .pending import consensus_pending_mark
+
+# Seconds between a project's first pending completion and its sweep: long enough to gather
+# the completions of many annotators into one task, short enough that a label is final (for
+# exports, undo, reports) about as soon as it was with one task per item.
+SWEEP_DELAY = 1
 
 
-def on_items_completed(sender, *, project_id: int, item_ids: list[int], **kwargs) -> None:
-    from .tasks import consensus_items
+def on_items_completed(
+    sender, *, organization_id: int, project_id: int, item_ids: list[int], **kwargs
+) -> None:
+    from .tasks import consensus_items, consensus_sweep
 
-    organization_id = (
-        Project.objects.filter(pk=project_id).values_list("organization_id", flat=True).first()
-    )
-    if organization_id is None:
-        return
-    consensus_items.delay(organization_id, project_id, list(item_ids))
+    if consensus_items.app.conf.task_always_eager:
+        consensus_items.delay(organization_id, project_id, list(item_ids))
+    elif consensus_pending_mark(project_id=project_id):
+        consensus_sweep.apply_async((organization_id, project_id), countdown=SWEEP_DELAY)

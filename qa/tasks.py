@@ -26,6 +26,16 @@ def consensus_items(organization_id: int, project_id: int, item_ids: list[int]) 
     return consensus.consensus_items(project_id=project_id, item_ids=item_ids)
 
 
+@shared_task(name="qa.consensus_sweep", **RETRY)
+def consensus_sweep(organization_id: int, project_id: int, after_id: int = 0) -> dict:
+    """Decide the project's items waiting for consensus (enqueued by qa.receivers, debounced)."""
+    project = Project.objects.get(pk=project_id, organization_id=organization_id)
+    sweep = consensus.consensus_sweep(project=project, after_id=after_id)
+    if sweep.resume_after is not None:
+        consensus_sweep.delay(organization_id, project_id, sweep.resume_after)
+    return sweep.outcome
+
+
 @shared_task(name="qa.truth_model_refit", **RETRY)
 def truth_model_refit(organization_id: int, project_id: int) -> int:
     project = Project.objects.get(pk=project_id, organization_id=organization_id)

@@ -254,15 +254,15 @@ def _attempt(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: boo
         if stats.annotations:
             # Rows that brought their overlap's worth of labels are complete: consensus decides
             # them like any other (after the commit, in batches).
-            project_id, dataset_id = job.project_id, dataset.pk
-            transaction.on_commit(lambda: _announce_completed(project_id, dataset_id))
+            keys = (job.organization_id, job.project_id, dataset.pk)
+            transaction.on_commit(lambda: _announce_completed(*keys))
 
 
-# Items per items_completed signal of an import (each one consensus task).
+# Items per items_completed signal of an import (without a broker, each one consensus call).
 ANNOUNCE_BATCH = 1_000
 
 
-def _announce_completed(project_id: int, dataset_id: int) -> None:
+def _announce_completed(organization_id: int, project_id: int, dataset_id: int) -> None:
     ids = Item.objects.filter(
         dataset_id=dataset_id, status=ItemStatus.COMPLETE, label__isnull=True
     ).values_list("id", flat=True)
@@ -270,10 +270,14 @@ def _announce_completed(project_id: int, dataset_id: int) -> None:
     for item_id in ids.order_by("id").iterator(chunk_size=ANNOUNCE_BATCH):
         batch.append(item_id)
         if len(batch) == ANNOUNCE_BATCH:
-            items_completed.send(None, project_id=project_id, item_ids=batch)
+            items_completed.send(
+                None, organization_id=organization_id, project_id=project_id, item_ids=batch
+            )
             batch = []
     if batch:
-        items_completed.send(None, project_id=project_id, item_ids=batch)
+        items_completed.send(
+            None, organization_id=organization_id, project_id=project_id, item_ids=batch
+        )
 
 
 class _Stats:

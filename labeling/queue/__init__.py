@@ -229,7 +229,12 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
     if completes:
         item.status, item.completed_at = ItemStatus.COMPLETE, now
         transaction.on_commit(
-            lambda: items_completed.send(None, project_id=project.pk, item_ids=[item.pk])
+            lambda: items_completed.send(
+                None,
+                organization_id=item.organization_id,
+                project_id=item.project_id,
+                item_ids=[item.pk],
+            )
         )
     # Last before the commit: every submission of the project adds to the same row of the
     # day, and holds its lock from here to the commit.

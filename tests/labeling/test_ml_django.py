@@ -240,12 +240,22 @@ def test_retraining_after_enough_completions(
     monkeypatch.setattr(ml_services, "RETRAIN_EVERY", 3)
     ids = list(Item.objects.filter(project=project).values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=True):
-        items_completed.send(None, project_id=project.pk, item_ids=ids[:2])
+        items_completed.send(
+            None,
+            organization_id=project.organization_id,
+            project_id=project.pk,
+            item_ids=ids[:2],
+        )
     current.refresh_from_db()
     assert current.new_completions == 2
     assert ModelVersion.objects.filter(project=project).count() == 1
     with django_capture_on_commit_callbacks(execute=True):
-        items_completed.send(None, project_id=project.pk, item_ids=ids[2:3])
+        items_completed.send(
+            None,
+            organization_id=project.organization_id,
+            project_id=project.pk,
+            item_ids=ids[2:3],
+        )
     versions = list(ModelVersion.objects.filter(project=project).order_by("id"))
     assert len(versions) == 2
     assert versions[1].status == ModelStatus.SUCCEEDED

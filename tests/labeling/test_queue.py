@@ -137,7 +137,12 @@ def test_completion_sends_the_signal_once(world, django_capture_on_commit_callba
     finally:
         items_completed.disconnect(handler)
     assert received == [
-        {"project_id": project.pk, "item_ids": [item.pk], "signal": items_completed}
+        {
+            "organization_id": project.organization_id,
+            "project_id": project.pk,
+            "item_ids": [item.pk],
+            "signal": items_completed,
+        }
     ]
     item.refresh_from_db()
     assert (item.status, item.done) == ("complete", 2)
