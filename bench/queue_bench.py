@@ -20,8 +20,11 @@ used 0.5-0.6 ms per annotation instead of 0.9-1.1 ms.
 
 Verification, from the database afterwards: no (item, annotator) labeled twice; every 201 the
 clients saw is a row (same item, same person) and every row was acknowledged by a 201; exactly
-3 annotations per item; every item complete; no 409 or error answers; the usage meter counted
-every annotation and completed item. Exits 1 when any check fails or the run did not finish.
+3 annotations per item (the project has no adaptive overlap); every item complete (decided, or
+in the review queue after a tied vote); no 409 or error answers; the usage meter counted every
+annotation and completed item; consensus, run by a Celery worker as in production, decided every
+completed item within CONSENSUS_WAIT seconds of the last annotation (its CPU is counted). Exits
+1 when any check fails or the run did not finish.
 """
 
 import argparse
@@ -243,7 +246,13 @@ def setup(args) -> tuple:
     run = f"{time.strftime('%H%M%S')}-{secrets.token_hex(2)}"
     organization = services.organization_create(name=f"Queue bench {run}")
     project = services.project_create(
-        organization=organization, name="queue bench", labels=LABELS, overlap=OVERLAP
+        organization=organization,
+        name="queue bench",
+        labels=LABELS,
+        overlap=OVERLAP,
+        # no adaptive overlap: every item gets exactly OVERLAP labels (a tied vote goes to
+        # the review queue instead of asking a fourth annotator)
+        max_overlap=OVERLAP,
     )
     vendor = vendor_organization()
     t0 = time.perf_counter()
@@ -344,11 +353,13 @@ def pid_from(path: str | None) -> int | None:
 def cpu_snapshot() -> dict:
     var, pgdata = os.environ.get("LQA_VAR"), os.environ.get("LQA_PGDATA")
     web = pid_from(f"{var}/web.pid" if var else None)
+    celery = pid_from(f"{var}/celery.pid" if var else None)
     pg = pid_from(f"{pgdata}/postmaster.pid" if pgdata else None)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     me = resource.getrusage(resource.RUSAGE_SELF)
     return {
         "web": tree_cpu(web),
+        "celery": tree_cpu(celery),
         "postgres": tree_cpu(pg),
         "clients": children.ru_utime + children.ru_stime,
         "bench": me.ru_utime + me.ru_stime,
@@ -357,6 +368,29 @@ def cpu_snapshot() -> dict:
 
 
 # --- report -------------------------------------------------------------------------------------
+
+
+# Seconds the Celery worker may take, after the last annotation, to decide the items still
+# waiting for consensus.
+CONSENSUS_WAIT = 300
+
+
+def consensus_wait(project) -> tuple[int, float]:
+    """(items still waiting for consensus, seconds waited) once none waits or CONSENSUS_WAIT
+    has passed: complete items without a label (a decided one has its label, or is in review)."""
+    t0 = time.monotonic()
+    while True:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM labeling_item WHERE organization_id = %s "
+                "AND project_id = %s AND status = 'complete' AND label IS NULL",
+                [project.organization_id, project.pk],
+            )
+            waiting = cursor.fetchone()[0]
+        waited = time.monotonic() - t0
+        if waiting == 0 or waited > CONSENSUS_WAIT:
+            return waiting, waited
+        time.sleep(0.5)
 
 
 def statements_reset() -> bool:
@@ -442,8 +476,8 @@ def verify(project, people, records, items: int) -> bool:
         )
         not_three, done_mismatch, item_rows = cursor.fetchone()
         cursor.execute(
-            "SELECT count(*) FILTER (WHERE status <> 'complete' OR completed_at IS NULL "
-            "  OR done < needed) FROM labeling_item WHERE project_id = %s",
+            "SELECT count(*) FILTER (WHERE status NOT IN ('complete', 'review') "
+            "  OR completed_at IS NULL OR done < needed) FROM labeling_item WHERE project_id = %s",
             [project.pk],
         )
         incomplete = cursor.fetchone()[0]
@@ -617,6 +651,7 @@ def main() -> None:
         proc.terminate()
         proc.join(5)
     ended = time.time()
+    waiting, caught_up = consensus_wait(project)
     cpu1 = cpu_snapshot()
     load_after = os.getloadavg()
 
@@ -688,7 +723,8 @@ def main() -> None:
     ours = sum(v for k, v in spent.items() if k != "machine" and v is not None)
     print(
         f"CPU over {elapsed:.0f} s x {cores} cores = {elapsed * cores:.0f} core-s available: "
-        f"clients {sec('clients')}, gunicorn {sec('web')}, PostgreSQL {sec('postgres')}, "
+        f"clients {sec('clients')}, gunicorn {sec('web')}, Celery {sec('celery')}, "
+        f"PostgreSQL {sec('postgres')}, "
         f"this process {sec('bench')}; other processes on the machine "
         f"{max(0.0, spent['machine'] - ours):.0f} s"
     )
@@ -697,6 +733,7 @@ def main() -> None:
             f"{name} {spent[key] / total * 1000:.1f} ms"
             for name, key in (
                 ("gunicorn", "web"),
+                ("Celery (consensus)", "celery"),
                 ("PostgreSQL", "postgres"),
                 ("clients", "clients"),
             )
@@ -706,7 +743,15 @@ def main() -> None:
     print(
         f"load average after the run: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}"
     )
-    ok = verify(project, people, records, args.items) and finished
+    print(
+        "consensus (Celery worker): "
+        + (
+            f"every completed item decided {caught_up:.1f} s after the last annotation"
+            if not waiting
+            else f"{waiting:,} items still waiting {caught_up:.0f} s after the last annotation"
+        )
+    )
+    ok = verify(project, people, records, args.items) and finished and not waiting
     print(f"result: {'PASS' if ok else 'FAIL'}")
     print(f"reproduce: bash bench/run.sh queue {args.items} {args.annotators}")
     if not ok:

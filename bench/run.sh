@@ -2,7 +2,8 @@
 # Run a benchmark against a throwaway PostgreSQL cluster (durable settings: fsync on).
 #
 #   bash bench/run.sh import [ROWS]
-#   bash bench/run.sh queue [ITEMS] [ANNOTATORS]   (also gunicorn; env BENCH_WEB_PORT,
+#   bash bench/run.sh queue [ITEMS] [ANNOTATORS]   (also gunicorn, Redis, a Celery worker; env
+#                                                   BENCH_WEB_PORT, BENCH_REDIS_PORT,
 #                                                   BENCH_WEB_WORKERS, BENCH_TIME_LIMIT)
 #   bash bench/run.sh qa [ITEMS]                   (agreement report + Dawid-Skene, 5 and 20 labels)
 #   bash bench/run.sh export [ITEMS]               (JSONL, CSV, Label Studio exports of ITEMS)
@@ -44,11 +45,17 @@ case "$name" in
       DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0 MEDIA_ROOT=$LQA_VAR/media
     SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
     export SECRET_KEY
-    trap 'bash platform/services.sh stop web >/dev/null || true
+    # Consensus as in production: completions mark the project in Redis and a Celery worker
+    # sweeps it (qa.receivers); one worker process, as its sweeps are one project's anyway.
+    export REDIS_PORT=${BENCH_REDIS_PORT:-6395} CELERY_CONCURRENCY=1
+    export CELERY_BROKER_URL=redis://127.0.0.1:$REDIS_PORT/0
+    trap 'bash platform/services.sh stop web celery redis >/dev/null || true
       bash platform/services.sh stop postgres >/dev/null || true; rm -rf "$LQA_VAR" "$LQA_PGDATA"' EXIT
-    bash platform/services.sh start web >/dev/null
-    .venv/bin/python bench/queue_bench.py --items "${1:-100000}" --annotators "${2:-32}" \
-      --url "http://127.0.0.1:$WEB_PORT" --time-limit "${BENCH_TIME_LIMIT:-600}" ;;
+    bash platform/services.sh start redis celery web >/dev/null
+    # the benchmark's own setup (the import) runs in its process, without the broker
+    env -u CELERY_BROKER_URL .venv/bin/python bench/queue_bench.py --items "${1:-100000}" \
+      --annotators "${2:-32}" --url "http://127.0.0.1:$WEB_PORT" \
+      --time-limit "${BENCH_TIME_LIMIT:-600}" ;;
   qa) .venv/bin/python bench/qa_bench.py --items "${1:-1000000}" ;;
   export) MEDIA_ROOT=$LQA_VAR/media .venv/bin/python bench/export_bench.py --items "${1:-1000000}" ;;
   billing)
