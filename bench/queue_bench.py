@@ -103,15 +103,18 @@ class Client:
                 data += self._recv()
             head, _, body = data.partition(b"\r\n\r\n")
             status_line, *lines = head.split(b"\r\n")
+            status = int(status_line.split(b" ", 2)[1])
             headers = dict(line.lower().split(b":", 1) for line in lines)
             length = headers.get(b"content-length")
-            if length is None:  # never from Django behind gunicorn: refuse to guess
+            if status in (204, 304):  # no body, whatever the headers say (RFC 9112 6.3)
+                length = b"0"
+            elif length is None:  # never from Django behind gunicorn: refuse to guess
                 raise http.client.HTTPException(f"no Content-Length: {head[:200]!r}")
             while len(body) < int(length):
                 body += self._recv()
             if headers.get(b"connection", b"").strip() == b"close":
                 self.close()
-            return int(status_line.split(b" ", 2)[1]), body
+            return status, body
         except BaseException:
             self.close()
             raise
