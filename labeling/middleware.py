@@ -3,21 +3,24 @@
 `POST projects/{id}/next/` and `POST items/{id}/annotations/` are most of the platform's
 traffic: every annotator sends one of each per label. Through DRF each cost about 1 ms of CPU
 in the framework alone (the Request wrapper, content negotiation, permission and throttle
-passes, the Response's rendering) on top of the work, and on the 2-core benchmark machine the
-web workers' CPU is what limits annotations per second (bench/queue_bench.py).
+passes, the Response's rendering) on top of the work, plus a statement for the token and one
+for the project or item; on the 2-core benchmark machine the web workers' CPU is what limits
+annotations per second (bench/queue_bench.py).
 
-This middleware answers those two requests on the success path with the same selectors and
-services as the API views (labeling.apis): token authentication (tenancy.authentication), the
-caller's scope (access_project / access_item: 404 for another tenant's object), the annotator
-check, queue.lease_next() / queue.annotation_submit(), and the same rendering (task_payload,
-DRF's JSONRenderer, DRF's headers). Anything else, a missing or invalid token, an object out of
-scope, a caller who is not an annotator of the project, a body the API's serializer would
-question, a conflict or a label outside the set, is handed to the full stack untouched, which
-answers exactly as it always does: those answers have one implementation. The services are
+This middleware answers them when the caller is plainly one of the project's annotators: one
+statement reads the token, its user and membership and the project or item, and finds the
+person assigned to the project as an annotator (tenancy.authentication.annotator_read, a
+sufficient condition for what project_read() and user_may_annotate() would allow). Then the
+same services as the API views (labeling.apis) do the work, queue.lease_next() and
+queue.annotation_submit(), and the answer is rendered as DRF renders it (task_payload, DRF's
+JSONRenderer and headers). Anything else, a missing or invalid token, another scheme, an object
+out of that scope, a caller of another role, a body the API's serializer would question or
+convert, a conflict or a label outside the set, goes to the full stack untouched, which
+answers as it always does: the rules and the errors have one implementation. The services are
 atomic, so a request handed on after one of them refused has changed nothing.
 
-The test suite goes through this middleware (tests/labeling/test_queue_fastpath.py compares
-its answers with the API views' byte for byte).
+The test suite's requests go through this middleware; tests/labeling/test_queue_fastpath.py
+compares its answers with the API views' and checks which requests it answers.
 """
 
 from __future__ import annotations
@@ -27,18 +30,15 @@ from collections.abc import Callable
 
 import orjson
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.urls import get_script_prefix, reverse
-from rest_framework import exceptions
 from rest_framework.renderers import JSONRenderer
 
-from tenancy.authentication import TokenAuthentication
-from tenancy.selectors import access_project, user_may_annotate
+from tenancy.authentication import annotator_read
 
 from . import apis, queue, selectors
 
 _RENDERER = JSONRenderer()
-_AUTHENTICATION = TokenAuthentication()
 # What DRF's views add to every answer (APIView.finalize_response, the Vary of content
 # negotiation).
 _HEADERS = {"Allow": "POST, OPTIONS", "Vary": "Accept"}
@@ -58,11 +58,12 @@ def _answer(payload, status: int) -> HttpResponse:
     return response
 
 
-def _next(request, user, project_id: int) -> HttpResponse | None:
-    project = access_project(user=user, project_id=project_id)
-    if not user_may_annotate(user=user, project=project):
+def _next(request, key: str, project_id: int) -> HttpResponse | None:
+    read = annotator_read(key=key, params=[project_id])
+    if read is None:
         return None
-    lease = queue.lease_next(project=project, user=user)
+    request.user, project, _ = read
+    lease = queue.lease_next(project=project, user=request.user)
     if lease is None:
         return _answer(None, 204)
     lease.item.project = project
@@ -86,17 +87,18 @@ def _submission(request) -> tuple | None:
     return body["label"], duration
 
 
-def _submit(request, user, item_id: int) -> HttpResponse | None:
+def _submit(request, key: str, item_id: int) -> HttpResponse | None:
     submission = _submission(request)
     if submission is None:
         return None
-    item = selectors.access_item(user=user, item_id=item_id)
-    if not user_may_annotate(user=user, project=item.project):
+    found = selectors.item_for_annotator(key=key, item_id=item_id)
+    if found is None:
         return None
+    request.user, item = found
     label, duration_ms = submission
     try:
         annotation = queue.annotation_submit(
-            item=item, user=user, label=label, duration_ms=duration_ms
+            item=item, user=request.user, label=label, duration_ms=duration_ms
         )
     except (ValidationError, queue.Conflict):
         return None  # rolled back: the API view answers 400 or 409 with its own words
@@ -120,12 +122,16 @@ def _routes() -> list[tuple[re.Pattern, Callable]]:
     return _ROUTES
 
 
+# Postgres' bigint: a larger id in the path is the full stack's 404, not an overflow here.
+ID_MAX = 2**63 - 1
+
+
 class QueueFastPathMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
-        if request.method == "POST" and request.META.get("HTTP_AUTHORIZATION", "")[:6] == "Token ":
+        if request.method == "POST":
             response = self._fast(request)
             if response is not None:
                 return response
@@ -139,14 +145,9 @@ class QueueFastPathMiddleware:
                 break
         if handler is None:
             return None
-        try:
-            credentials = _AUTHENTICATION.authenticate(request)
-        except exceptions.AuthenticationFailed:
+        # DRF's token scheme, only in the form every client sends: anything else (another
+        # scheme, a malformed header) is the full stack's to answer.
+        scheme, _, key = request.META.get("HTTP_AUTHORIZATION", "").partition(" ")
+        if scheme != "Token" or not key or " " in key or int(match[1]) > ID_MAX:
             return None
-        if credentials is None:
-            return None
-        request.user = credentials[0]
-        try:
-            return handler(request, credentials[0], int(match[1]))
-        except Http404:
-            return None
+        return handler(request, key, int(match[1]))
