@@ -222,7 +222,7 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
     value = label_clean(project=project, value=label)
     now = timezone.now()
     submit = _submit_sql if _statements() else _submit_orm
-    annotation, completes = submit(
+    annotation, completes, first = submit(
         project=project, item=item, user=user, value=value, duration_ms=duration_ms, now=now
     )
     item.done += 1
@@ -236,6 +236,10 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
                 item_ids=[item.pk],
             )
         )
+    # An item completes again after consensus asked for one more label (adaptive overlap) or
+    # an audit sent it back: it was counted as completed the first time, once is what a client
+    # pays for. A first completion is one of an item whose final label was never set.
+    counted = completes and first
     # Last before the commit: every submission of the project adds to the same row of the
     # day, and holds its lock from here to the commit.
     usage_add(
@@ -243,16 +247,16 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
         project_id=item.project_id,
         annotations=1,
         annotator_seconds=round((duration_ms or 0) / 1000),
-        items_completed=int(completes),
+        items_completed=int(counted),
         user_id=user.pk,
-        turnaround_seconds=(now - item.created_at).total_seconds() if completes else None,
+        turnaround_seconds=(now - item.created_at).total_seconds() if counted else None,
     )
     return annotation
 
 
 def _submit_orm(*, project: Project, item: Item, user, value, duration_ms, now):
-    """(the new annotation, whether it completes the item), the item locked; `item` gets the
-    locked row's done and status."""
+    """(the new annotation, whether it completes the item, whether the item's final label was
+    never set), the item locked; `item` gets the locked row's done and status."""
     locked = Item.objects.select_for_update().get(pk=item.pk)
     item.status, item.done = locked.status, locked.done
     annotator = annotator_for(user)
@@ -286,7 +290,7 @@ def _submit_orm(*, project: Project, item: Item, user, value, duration_ms, now):
     completes = item.status == ItemStatus.OPEN and item.done + 1 >= item.needed
     completion = {"status": ItemStatus.COMPLETE, "completed_at": now} if completes else {}
     Item.objects.filter(pk=item.pk).update(done=F("done") + 1, **completion)
-    return annotation, completes
+    return annotation, completes, locked.labeled_at is None
 
 
 def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
@@ -328,7 +332,7 @@ def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
     if annotation.pk is None:  # a concurrent retry of this submission wrote it first
         raise Conflict(ALREADY_LABELED)
     annotation._state.adding, annotation._state.db = False, connection.alias
-    return annotation, completes
+    return annotation, completes, state["undecided"]
 
 
 def _gold_match(gold, value) -> bool:
@@ -369,6 +373,8 @@ def annotation_undo(*, annotation: Annotation, user) -> Lease:
     # A gold item keeps taking answers after its overlap: taking one of those back leaves it
     # complete (and its completion counted); only the answer that completed it reopens it.
     was_complete = item.status == ItemStatus.COMPLETE and item.done - 1 < item.needed
+    # Only a first completion was counted (annotation_submit): only that one is taken back.
+    counted = was_complete and item.labeled_at is None
     Lease.objects.filter(pk=lease.pk).update(annotation=None)
     annotation.delete()
     if was_complete or item.status == ItemStatus.OPEN:
@@ -382,10 +388,10 @@ def annotation_undo(*, annotation: Annotation, user) -> Lease:
         project_id=item.project_id,
         annotations=-1,
         annotator_seconds=-round((annotation.duration_ms or 0) / 1000),
-        items_completed=-int(was_complete),
+        items_completed=-int(counted),
         user_id=user.pk,
         turnaround_seconds=(
-            (item.completed_at - item.created_at).total_seconds() if was_complete else None
+            (item.completed_at - item.created_at).total_seconds() if counted else None
         ),
     )
     lease.annotation = None

@@ -170,7 +170,8 @@ def lease_create(
 # own requests change those: a concurrent retry of the same submission is caught by the
 # unique index when the annotation is written (_RECORD).
 _LOCK = f"""
-SELECT i.status, i.done, i.needed, i.gold_label, i.prelabel IS NOT NULL, an.id,
+SELECT i.status, i.done, i.needed, i.gold_label, i.prelabel IS NOT NULL, i.labeled_at IS NULL,
+       an.id,
        EXISTS (
            SELECT 1 FROM labeling_annotation a
            WHERE a.item_id = i.id AND a.annotator_id = an.id AND NOT (a.source = 'review')
@@ -212,16 +213,17 @@ SELECT id FROM annotation
 def submission_lock(*, item_id: int, user, now: datetime) -> dict | None:
     """Lock the item; None when it is gone. The fields: status, done, needed, gold_label,
     has_prelabel, annotator_id (None before the person's first label), labeled (already, by
-    this person), lease_id, lease_blind (their lease on the item, if any), holds (it is live)."""
+    this person), lease_id, lease_blind (their lease on the item, if any), holds (it is live),
+    undecided (no final label was ever set: its completion is a first one)."""
     with connection.cursor() as cursor:
         cursor.execute(_LOCK, {"item": item_id, "user": user.pk, "now": now})
         row = cursor.fetchone()
     if row is None:
         return None
-    names = ("status", "done", "needed", "gold_label", "has_prelabel", "annotator_id")
-    state = dict(zip(names, row[:6], strict=True))
+    names = ("status", "done", "needed", "gold_label", "has_prelabel", "undecided", "annotator_id")
+    state = dict(zip(names, row[:7], strict=True))
     state["gold_label"] = _json("gold_label", state["gold_label"])
-    state.update(labeled=row[6], lease_id=row[7], lease_blind=row[8], holds=bool(row[9]))
+    state.update(labeled=row[7], lease_id=row[8], lease_blind=row[9], holds=bool(row[10]))
     return state
 
 

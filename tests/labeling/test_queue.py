@@ -277,3 +277,26 @@ def test_the_same_submission_twice_at_once_makes_one_label(world):
         assert Item.objects.get(pk=item.pk).done == 1
     assert sorted(outcomes) == ["conflict"] * 10 + ["created"] * 10
     assert DailyUsage.objects.get(project=project).annotations == 10
+
+
+def test_an_item_completed_again_after_one_more_label_is_counted_once(world):
+    """Adaptive overlap reopens a complete item for one more label; its second completion (and
+    the undo of it) leaves the completed count alone: a client pays for an item once."""
+    from labeling import services as labeling_services
+
+    project = fresh_project(world, overlap=1, max_overlap=2)
+    item = ItemFactory(dataset__project=project)
+    first, second = world.users[Role.ANNOTATOR], world.spare_annotator
+    queue.lease_next(project=project, user=first)
+    queue.annotation_submit(item=item, user=first, label="a")
+    assert labeling_services.item_overlap_extend(project=project, item_id=item.pk, confidence=0.5)
+    assert queue.lease_next(project=project, user=second).item_id == item.pk
+    again = queue.annotation_submit(item=item, user=second, label="b")
+    item.refresh_from_db()
+    assert (item.status, item.done, item.needed) == ("complete", 2, 2)
+    usage = DailyUsage.objects.get(project=project)
+    assert (usage.annotations, usage.items_completed) == (2, 1)
+    queue.annotation_undo(annotation=again, user=second)
+    item.refresh_from_db()
+    usage.refresh_from_db()
+    assert (item.status, usage.annotations, usage.items_completed) == ("open", 1, 1)

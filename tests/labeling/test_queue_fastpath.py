@@ -114,3 +114,27 @@ def test_the_usual_requests_never_reach_drf(world, monkeypatch):
 
 def test_the_middleware_is_installed_last():
     assert settings.MIDDLEWARE[-1] == FAST
+
+
+def test_only_the_projects_plain_annotators_take_the_fast_path(world, monkeypatch):
+    """A superuser (an operator whatever its membership) or an inactive user is the full
+    stack's to judge, even when assigned as an annotator."""
+    called = []
+    original = apis.ProjectNextApi.post
+    monkeypatch.setattr(
+        apis.ProjectNextApi,
+        "post",
+        lambda self, *a, **k: called.append(self.request.user.pk) or original(self, *a, **k),
+    )
+    person = world.users[Role.ANNOTATOR]
+    url = f"/api/v1/projects/{world.a.project.pk}/next/"
+    client = _client(person)
+    assert client.post(url).status_code == 200 and called == []
+    person.is_superuser = True
+    person.save(update_fields=["is_superuser"])
+    assert client.post(url).status_code == 200 and called == [person.pk]
+    person.is_superuser, person.is_active = False, False
+    person.save(update_fields=["is_superuser", "is_active"])
+    refused = client.post(url)
+    assert refused.status_code == 401 and called == [person.pk]  # DRF refused before the view
+    assert refused.json() == {"detail": "User inactive or deleted."}

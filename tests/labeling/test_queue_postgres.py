@@ -21,18 +21,18 @@ pytestmark = pytest.mark.skipif(
 
 
 def test_next_and_submit_in_few_statements(world, api, django_assert_num_queries):
-    """The hot path on PostgreSQL. next: the token with the caller's membership, the project
-    with the caller's assignment, the claim, the lease; asking again: the claim returns the
-    held lease. submit: the token, the item, the item locked with what the rules read, the
-    writes, the usage counter. Each transaction adds its savepoint and release here (inside
-    the test's transaction; BEGIN and COMMIT in production)."""
+    """The hot path on PostgreSQL (labeling.middleware). next: the token with the caller's
+    membership, the project and the caller's assignment in one statement, the claim, the lease;
+    asking again: the claim returns the held lease. submit: the token with the item, the item
+    locked with what the rules read, the writes, the usage counter. Each transaction adds its
+    savepoint and release here (inside the test's transaction; BEGIN and COMMIT in production)."""
     client = api.as_user(world.users[Role.ANNOTATOR])
     url = f"/api/v1/projects/{world.a.project.pk}/next/"
-    with django_assert_num_queries(6):
-        task = client.post(url).json()
     with django_assert_num_queries(5):
+        task = client.post(url).json()
+    with django_assert_num_queries(4):
         assert client.post(url).json() == task
-    with django_assert_num_queries(7):
+    with django_assert_num_queries(6):
         created = client.post(
             f"/api/v1/items/{task['item']}/annotations/", {"label": "positive"}, format="json"
         )
