@@ -526,6 +526,11 @@ def _jsonl_copy(export: Export, *, parallel: bool):
 
 # Connections that build export lines at once: the machine's cores, at most 4.
 EXPORT_WORKERS = max(2, min(4, os.cpu_count() or 2))
+# For the transaction of every connection that reads ranges. The planner prices each range of a
+# big project high enough to JIT-compile its query, which then costs more than running it
+# (tenths of a second a range); and to start parallel workers for it, processes that live a
+# few milliseconds and compete for the cores the export's own connections already use.
+RANGE_READ_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0")
 
 
 def _parallel_ranges(query: str, params: list, ranges: list, snapshot: str):
@@ -545,7 +550,8 @@ def _parallel_ranges(query: str, params: list, ranges: list, snapshot: str):
             with psycopg.connect(**connect_params) as conn:
                 conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
                 conn.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-                conn.execute("SET LOCAL jit = off")  # see export_run
+                for statement in RANGE_READ_SETTINGS:
+                    conn.execute(statement)
                 for low, high in ranges[k::workers]:
                     if stop.is_set():
                         return
@@ -612,10 +618,8 @@ def export_run(*, export_id: int) -> Export:
                 with connection.cursor() as cursor:
                     if outermost:  # one snapshot for every read of the file
                         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    # The planner prices each range of a big project high enough to JIT-compile
-                    # its query, which then costs more than running it: tenths of a second for
-                    # every range of CHUNK rows.
-                    cursor.execute("SET LOCAL jit = off")
+                    for statement in RANGE_READ_SETTINGS:
+                        cursor.execute(statement)
                     cursor.execute("SELECT clock_timestamp()")
                     snapshot = cursor.fetchone()[0]
             else:
