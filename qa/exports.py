@@ -500,9 +500,10 @@ NO_UPPER_BOUND = 2**63 - 1
 
 def _jsonl_copy(export: Export, *, parallel: bool):
     """The selection in id ranges of CHUNK rows, each row one finished JSON line made by
-    PostgreSQL. Building the lines is the database's work (~40 us a row, mostly the
-    annotations' JSON); with `parallel`, EXPORT_WORKERS connections build ranges at once in
-    the same snapshot (pg_export_snapshot) while this thread writes them in order."""
+    PostgreSQL. Building the lines is the database's work (~15 us of its CPU for a row with 3
+    annotations, ~3 us of it the item's own fields); with `parallel`, EXPORT_WORKERS
+    connections build ranges at once in the same snapshot (pg_export_snapshot) while this
+    thread writes them in order."""
     query, params = _jsonl_query(export)
     where, where_params = _where(export)
     with connection.cursor() as cursor:
