@@ -454,21 +454,14 @@ def _jsonl_query(export: Export) -> tuple[str, list]:
     """Rows (id, finished JSON line) of the selection with ids in (%s, %s], in id order. The
     line is concatenated text, not json_build_object: building a JSON value per annotation
     cost twice as much (every piece is JSON already: stored jsonb, to_json of the strings).
-    The annotations are joined and grouped by item, their annotators' names joined from the
-    (small) annotator table: a name looked up by a subselect per annotation cost more than
-    the rest of the line (the planner scans the small table once per annotation)."""
+    Annotations and their annotators are joined, grouped by item: the name by a subselect per
+    annotation was most of the time (the planner scanned the small annotator table for each)."""
     where, params = _where(export)
     annotations = (
-        """ || ',"annotations":[' || coalesce(string_agg('{"annotator":' || n.name"""
+        """ || ',"annotations":[' || coalesce(string_agg('{"annotator":' || to_json(n.name)::text"""
         """ || ',"label":' || a.label::text || ',"source":"' || a.source || '","created_at":"'"""
         """ || to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')"""
         """ || '"}', ',' ORDER BY a.id), '') || ']'"""
-        if export.include_annotations
-        else ""
-    )
-    names = (
-        f" LEFT JOIN (SELECT id, to_json(name)::text AS name FROM {Annotator._meta.db_table})"
-        " n ON n.id = a.annotator_id"
         if export.include_annotations
         else ""
     )
@@ -484,7 +477,7 @@ def _jsonl_query(export: Export) -> tuple[str, list]:
         """ '{"label":' || i.prelabel::text || ',"confidence":'"""
         """ || coalesce(i.prelabel_confidence::text, 'null') || '}' END || '}'"""
         f" FROM {Item._meta.db_table} i LEFT JOIN {Annotation._meta.db_table} a"
-        f" ON a.item_id = i.id{names}"
+        f" ON a.item_id = i.id LEFT JOIN {Annotator._meta.db_table} n ON n.id = a.annotator_id"
         f" WHERE {where} AND i.id > %s AND i.id <= %s GROUP BY i.id ORDER BY i.id"
     )
     return query, params
@@ -500,10 +493,9 @@ NO_UPPER_BOUND = 2**63 - 1
 
 def _jsonl_copy(export: Export, *, parallel: bool):
     """The selection in id ranges of CHUNK rows, each row one finished JSON line made by
-    PostgreSQL. Building the lines is the database's work (~15 us of its CPU for a row with 3
-    annotations, ~3 us of it the item's own fields); with `parallel`, EXPORT_WORKERS
-    connections build ranges at once in the same snapshot (pg_export_snapshot) while this
-    thread writes them in order."""
+    PostgreSQL. Building the lines is the database's work (~15 us for a row of 3 annotations);
+    with `parallel`, EXPORT_WORKERS connections build ranges at once in the same snapshot
+    (pg_export_snapshot) while this thread writes them in order."""
     query, params = _jsonl_query(export)
     where, where_params = _where(export)
     with connection.cursor() as cursor:
@@ -527,10 +519,9 @@ def _jsonl_copy(export: Export, *, parallel: bool):
 
 # Connections that build export lines at once: the machine's cores, at most 4.
 EXPORT_WORKERS = max(2, min(4, os.cpu_count() or 2))
-# For the transaction of every connection that reads ranges. The planner prices each range of a
-# big project high enough to JIT-compile its query, which then costs more than running it
-# (tenths of a second a range); and to start parallel workers for it, processes that live a
-# few milliseconds and compete for the cores the export's own connections already use.
+# Every range reader's: the planner prices a range of a big project high enough to JIT-compile
+# it, which costs more than running it (tenths of a second), and to start parallel workers for
+# it, processes of a few ms competing for the cores the export's own connections use.
 RANGE_READ_SETTINGS = ("SET LOCAL jit = off", "SET LOCAL max_parallel_workers_per_gather = 0")
 
 
