@@ -277,13 +277,35 @@ def test_both_jsonl_writers_give_the_same_rows(
     """PostgreSQL builds JSONL lines itself; SQLite (the demo) through Python: same rows."""
     source = labeled_project(world)
     Annotation.objects.filter(project=source).update(duration_ms=1200)
+    # The database groups the joined annotations by item: an item with none, and one with a
+    # dissenting vote and a review decision (listed, but not a vote).
+    ItemFactory(dataset__project=source, external_id="none-yet", status="complete")
+    dissenting = Item.objects.get(project=source, external_id="item-1")  # "dog"
+    for name, label, kind in (("vendorB/carol", "cat", "human"), ("qa/dan", "dog", "review")):
+        Annotation.objects.create(
+            organization=source.organization,
+            project=source,
+            item=dissenting,
+            annotator=Annotator.objects.create(
+                organization=source.organization, kind=AnnotatorKind.EXTERNAL, name=name
+            ),
+            label=label,
+            source=kind,
+        )
     admin = world.users[Role.CLIENT_ADMIN]
     native = run_export(source, admin, "jsonl", django_capture_on_commit_callbacks)
     monkeypatch.setattr(exports, "jsonl_in_database", lambda: False)
     portable = run_export(source, admin, "jsonl", django_capture_on_commit_callbacks)
     parse = lambda export: [orjson.loads(line) for line in content(export).splitlines()]  # noqa: E731
     assert parse(native) == parse(portable)
-    assert len(parse(native)) == 5
+    rows = {row["id"]: row for row in parse(native)}
+    assert len(rows) == 6
+    assert (rows["none-yet"]["annotations"], rows["none-yet"]["agreement"]) == ([], None)
+    assert rows["item-1"]["agreement"] == 0.6667
+    assert [(a["annotator"], a["source"]) for a in rows["item-1"]["annotations"]] == [
+        ("vendorB/alice", "human"), ("vendorB/bob", "human"),
+        ("vendorB/carol", "human"), ("qa/dan", "review"),
+    ]  # fmt: skip
 
 
 @pytest.mark.django_db(transaction=True, databases=IMPORT_DATABASES)
