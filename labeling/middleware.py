@@ -73,7 +73,9 @@ def _next(request, key: str, project_id: int) -> HttpResponse | None:
 def _submission(request) -> tuple | None:
     """(label, duration_ms) of a body that AnnotationInput would take as it is; None for
     anything it would question or convert (null, strings for numbers, booleans...)."""
-    if request.content_type != "application/json":
+    if request.content_type != "application/json" or request.content_params.get(
+        "charset", "utf-8"
+    ).lower() not in ("utf-8", "utf8"):
         return None
     try:
         body = orjson.loads(request.body)

@@ -217,16 +217,19 @@ def _sweep_walk(project: Project, tried: set[tuple], outcome: dict, *, after: in
     """Decide the pending items with ids above `after`; None at the end, or the last id seen
     when SWEEP_SECONDS ran out."""
     deadline = time.monotonic() + SWEEP_SECONDS
-    decided = Annotation.objects.filter(item=OuterRef("pk"), source=AnnotationSource.REVIEW)
+    # The partial index item_consensus_pending holds exactly the complete, unlabeled rows. No
+    # anti-join with the QA leads' decisions here: consensus_items() leaves decided items alone
+    # (and a decision sets the label, so they are hardly ever in this index), and PostgreSQL
+    # planned that anti-join as a merge over every annotation of the project up to the last
+    # pending id: 58 ms a walk at 100,000 items, 14% of the database's time in the queue
+    # benchmark.
     waiting = (
-        # The partial index item_consensus_pending holds exactly the complete, unlabeled rows.
         Item.objects.filter(
             organization_id=project.organization_id,
             project=project,
             status=ItemStatus.COMPLETE,
             label__isnull=True,
         )
-        .exclude(Exists(decided))
         .order_by("id")
         .values_list("id", "completed_at")
     )

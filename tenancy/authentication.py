@@ -59,7 +59,8 @@ _PROJECT_ORGANIZATION = Columns(Organization, "po")
 # to) and theirs to label (user_may_annotate()). A sufficient condition, not the rule: for any
 # other caller there is no row, and the full stack applies the rules. `joins` may put tables
 # between the membership and the project; `project` is the project id's SQL (a placeholder, or
-# a joined column); `columns` are selected after the project's.
+# a joined column); `columns` are selected after the project's. (The assignment as a column
+# instead of a condition measured 20% slower on small user tables: a hashed subplan.)
 _ANNOTATOR_SQL = f"""
 SELECT {_TOKEN.sql}, {_USER.sql}, {_MEMBERSHIP.sql}, {_ORGANIZATION.sql},
        {_PROJECT.sql}, {_PROJECT_ORGANIZATION.sql} {{columns}}

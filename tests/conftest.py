@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from celery._state import _set_task_join_will_block
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connections
@@ -56,6 +57,11 @@ def eager_celery_unless_integration(request):
     celery_app.conf.task_always_eager = True
     yield
     celery_app.conf.task_always_eager = previous
+    # Celery's guard against waiting on a result inside a task is one flag for the process,
+    # set and restored around every eager task: two threads running eager tasks at once (the
+    # queue's race tests) can restore each other's "inside a task" and leave it set, and a
+    # later integration test's result.get() would then refuse to wait.
+    _set_task_join_will_block(False)
 
 
 @pytest.fixture(autouse=True)

@@ -112,8 +112,14 @@ def test_the_usual_requests_never_reach_drf(world, monkeypatch):
     assert Annotation.objects.filter(item_id=task.json()["item"]).count() == 1
 
 
-def test_the_middleware_is_installed_last():
+def test_the_middleware_is_installed_last_and_skips_nothing_the_views_would_do():
+    """Last, so every other middleware's headers apply; and the API views it stands in for
+    have no throttles, no extra authentication or permission classes (it would skip them)."""
     assert settings.MIDDLEWARE[-1] == FAST
+    for view in (apis.ProjectNextApi, apis.ItemAnnotationCreateApi):
+        assert view.throttle_classes == []
+        assert [c.__name__ for c in view.permission_classes] == ["IsAuthenticated"]
+        assert [c.__module__ for c in view.authentication_classes][0] == "tenancy.authentication"
 
 
 def test_only_the_projects_plain_annotators_take_the_fast_path(world, monkeypatch):
