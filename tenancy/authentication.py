@@ -18,14 +18,28 @@ _MEMBERSHIP = Columns(Membership, "m")
 _ORGANIZATION = Columns(Organization, "o")
 # One statement for the token, its user, and the membership and organization that every
 # request asks next (the caller's role and tenant), written once (tenancy.sqlrows).
-_SQL = f"""
-SELECT {_TOKEN.sql}, {_USER.sql}, {_MEMBERSHIP.sql}, {_ORGANIZATION.sql}
+_CALLER_COLUMNS = f"{_TOKEN.sql}, {_USER.sql}, {_MEMBERSHIP.sql}, {_ORGANIZATION.sql}"
+_CALLER_FROM = f"""
 FROM "{Token._meta.db_table}" t
 JOIN "{get_user_model()._meta.db_table}" u ON u."id" = t."user_id"
 LEFT JOIN "{Membership._meta.db_table}" m ON m."user_id" = u."id"
 LEFT JOIN "{Organization._meta.db_table}" o ON o."id" = m."organization_id"
-WHERE t."key" = %s
 """
+_CALLER_WIDTH = len(_TOKEN) + len(_USER) + len(_MEMBERSHIP) + len(_ORGANIZATION)
+_SQL = f'SELECT {_CALLER_COLUMNS} {_CALLER_FROM} WHERE t."key" = %s'
+
+
+def _caller(row) -> tuple:
+    """(token, user) of a row that starts with _CALLER_COLUMNS; the user's membership (if any)
+    is recorded for selectors.user_membership(), which then answers without a query."""
+    token = _TOKEN.instance(row)
+    user = token.user = _USER.instance(row, len(_TOKEN))
+    membership = _MEMBERSHIP.instance(row, len(_TOKEN) + len(_USER))
+    if membership is not None:
+        membership.user = user
+        membership.organization = _ORGANIZATION.instance(row, _CALLER_WIDTH - len(_ORGANIZATION))
+    selectors.user_membership_known(user, membership)
+    return token, user
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -37,15 +51,9 @@ class TokenAuthentication(authentication.TokenAuthentication):
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token = _TOKEN.instance(row)
-        user = token.user = _USER.instance(row, len(_TOKEN))
+        token, user = _caller(row)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        membership = _MEMBERSHIP.instance(row, len(_TOKEN) + len(_USER))
-        if membership is not None:
-            membership.user = user
-            membership.organization = _ORGANIZATION.instance(row, len(row) - len(_ORGANIZATION))
-        selectors.user_membership_known(user, membership)
         return user, token
 
 
@@ -62,12 +70,8 @@ _PROJECT_ORGANIZATION = Columns(Organization, "po")
 # a joined column); `columns` are selected after the project's. (The assignment as a column
 # instead of a condition measured 20% slower on small user tables: a hashed subplan.)
 _ANNOTATOR_SQL = f"""
-SELECT {_TOKEN.sql}, {_USER.sql}, {_MEMBERSHIP.sql}, {_ORGANIZATION.sql},
-       {_PROJECT.sql}, {_PROJECT_ORGANIZATION.sql} {{columns}}
-FROM "{Token._meta.db_table}" t
-JOIN "{get_user_model()._meta.db_table}" u ON u."id" = t."user_id"
-JOIN "{Membership._meta.db_table}" m ON m."user_id" = u."id"
-JOIN "{Organization._meta.db_table}" o ON o."id" = m."organization_id"
+SELECT {_CALLER_COLUMNS}, {_PROJECT.sql}, {_PROJECT_ORGANIZATION.sql} {{columns}}
+{_CALLER_FROM}
 {{joins}}
 JOIN "{Project._meta.db_table}" p ON p."id" = {{project}}
 JOIN "{Organization._meta.db_table}" po ON po."id" = p."organization_id"
@@ -94,13 +98,8 @@ def annotator_read(
         row = cursor.fetchone()
     if row is None:
         return None
-    user = _USER.instance(row, len(_TOKEN))
-    start = len(_TOKEN) + len(_USER)
-    membership = _MEMBERSHIP.instance(row, start)
-    membership.user = user
-    membership.organization = _ORGANIZATION.instance(row, start + len(_MEMBERSHIP))
-    selectors.user_membership_known(user, membership)
-    start += len(_MEMBERSHIP) + len(_ORGANIZATION)
+    _, user = _caller(row)
+    start = _CALLER_WIDTH
     project_ = _PROJECT.instance(row, start)
     project_.organization = _PROJECT_ORGANIZATION.instance(row, start + len(_PROJECT))
     selectors.user_may_annotate_known(user=user, project=project_, answer=True)

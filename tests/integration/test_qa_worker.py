@@ -35,19 +35,22 @@ def wait_for(predicate, what: str):
         time.sleep(POLL_SECONDS)
 
 
-def test_the_worker_decides_consensus_after_the_commit(world):
-    ran_here = []
-    task_prerun.connect(lambda task, **_: ran_here.append(task.name), weak=False)
+def _two_annotator_project(world, name: str) -> tuple:
+    """(project, its two annotators): labels yes/no, overlap 2 and no adaptive overlap."""
     project = tenancy_services.project_create(
-        organization=world.a.organization,
-        name="Worker consensus",
-        labels=["yes", "no"],
-        overlap=2,
+        organization=world.a.organization, name=name, labels=["yes", "no"], overlap=2,
         max_overlap=2,
-    )
+    )  # fmt: skip
     people = [world.users["annotator"], world.spare_annotator]
     for user in people:
         tenancy_services.workforce_assign(project=project, user=user, role="annotator")
+    return project, people
+
+
+def test_the_worker_decides_consensus_after_the_commit(world):
+    ran_here = []
+    task_prerun.connect(lambda task, **_: ran_here.append(task.name), weak=False)
+    project, people = _two_annotator_project(world, "Worker consensus")
     agreed, tied = ItemFactory(dataset__project=project), ItemFactory(dataset__project=project)
     for user, (a, b) in zip(people, [("yes", "yes"), ("yes", "no")], strict=True):
         queue.annotation_submit(item=agreed, user=user, label=a)
@@ -73,16 +76,7 @@ def test_completions_enqueue_one_sweep_which_decides_them_all(world, monkeypatch
 
     before_task_publish.connect(record, weak=False)
     try:
-        project = tenancy_services.project_create(
-            organization=world.a.organization,
-            name="Worker sweep",
-            labels=["yes", "no"],
-            overlap=2,
-            max_overlap=2,
-        )
-        people = [world.users["annotator"], world.spare_annotator]
-        for user in people:
-            tenancy_services.workforce_assign(project=project, user=user, role="annotator")
+        project, people = _two_annotator_project(world, "Worker sweep")
         items = ItemFactory.create_batch(6, dataset__project=project)
         late = ItemFactory(dataset__project=project)
         for n, item in enumerate(items):

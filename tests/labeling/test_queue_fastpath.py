@@ -4,8 +4,6 @@ views say, and hand every unusual request to them."""
 import pytest
 from django.conf import settings
 from django.db import transaction
-from rest_framework.authtoken.models import Token
-from rest_framework.test import APIClient
 
 from labeling import apis
 from labeling.models import Annotation
@@ -15,13 +13,6 @@ from ..factories import ItemFactory
 
 FAST = "labeling.middleware.QueueFastPathMiddleware"
 pytestmark = pytest.mark.usefixtures("queue_path")  # on both paths of the queue
-
-
-def _client(user) -> APIClient:
-    client = APIClient()
-    token, _ = Token.objects.get_or_create(user=user)
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
-    return client
 
 
 def _requests(world, extra):
@@ -57,14 +48,14 @@ def _normal(body: dict) -> dict:
     return {k: ("<varies>" if k in ("id", "lease_expires") else v) for k, v in body.items()}
 
 
-def _run(world, extra, answers: list):
+def _run(world, api, extra, answers: list):
     with transaction.atomic():
         for who, path, body, fmt in _requests(world, extra):
             if who == "bad token":
-                client = APIClient()
+                client = api
                 client.credentials(HTTP_AUTHORIZATION="Token nope")
             else:
-                client = _client(who)
+                client = api.as_user(who)
             response = client.post(path, body, format=fmt)
             content = response.json() if response.content else None
             answers.append(
@@ -78,19 +69,19 @@ def _run(world, extra, answers: list):
         transaction.set_rollback(True)
 
 
-def test_the_fast_path_answers_as_the_api_views(world, settings):
+def test_the_fast_path_answers_as_the_api_views(world, api, settings):
     extra = ItemFactory(dataset=world.a.item.dataset)
     fast: list = []
-    _run(world, extra, fast)
+    _run(world, api, extra, fast)
     settings.MIDDLEWARE = [m for m in settings.MIDDLEWARE if m != FAST]
     full: list = []
-    _run(world, extra, full)
+    _run(world, api, extra, full)
     assert [a[1] for a in full] == [200, 200, 403, 404, 401, 400, 400, 400, 400, 400, 201, 409,
                                     403, 404, 200, 201, 204]  # fmt: skip
     assert fast == full
 
 
-def test_the_usual_requests_never_reach_drf(world, monkeypatch):
+def test_the_usual_requests_never_reach_drf(world, api, monkeypatch):
     """next and a plain submission are answered by the middleware; a conflict is the view's."""
     called = []
     for view in (apis.ProjectNextApi, apis.ItemAnnotationCreateApi):
@@ -98,7 +89,7 @@ def test_the_usual_requests_never_reach_drf(world, monkeypatch):
         monkeypatch.setattr(
             view, "post", lambda self, *a, _o=original, **k: called.append(1) or _o(self, *a, **k)
         )
-    client = _client(world.users[Role.ANNOTATOR])
+    client = api.as_user(world.users[Role.ANNOTATOR])
     task = client.post(f"/api/v1/projects/{world.a.project.pk}/next/")
     done = client.post(
         f"/api/v1/items/{task.json()['item']}/annotations/", {"label": "negative"}, format="json"
@@ -122,7 +113,7 @@ def test_the_middleware_is_installed_last_and_skips_nothing_the_views_would_do()
         assert [c.__module__ for c in view.authentication_classes][0] == "tenancy.authentication"
 
 
-def test_only_the_projects_plain_annotators_take_the_fast_path(world, monkeypatch):
+def test_only_the_projects_plain_annotators_take_the_fast_path(world, api, monkeypatch):
     """A superuser (an operator whatever its membership) or an inactive user is the full
     stack's to judge, even when assigned as an annotator."""
     called = []
@@ -134,7 +125,7 @@ def test_only_the_projects_plain_annotators_take_the_fast_path(world, monkeypatc
     )
     person = world.users[Role.ANNOTATOR]
     url = f"/api/v1/projects/{world.a.project.pk}/next/"
-    client = _client(person)
+    client = api.as_user(person)
     assert client.post(url).status_code == 200 and called == []
     person.is_superuser = True
     person.save(update_fields=["is_superuser"])
