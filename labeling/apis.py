@@ -277,14 +277,18 @@ _TASK_OUTPUT = TaskOutput()
 def task_payload(lease) -> dict:
     item, project = lease.item, lease.item.project
     shown = queue.prelabel_shown(project=project, item=item, lease=lease)
-    prelabel = prelabel_of(item) if shown else None
+    return task_representation(
+        item_id=item.pk,
+        data=item.data,
+        prelabel=prelabel_of(item) if shown else None,
+        lease_expires=lease.expires_at,
+    )
+
+
+def task_representation(*, item_id: int, data, prelabel: dict | None, lease_expires) -> dict:
+    """A task as `next` answers it (also labeling.fastpath's)."""
     return _TASK_OUTPUT.to_representation(
-        {
-            "item": item.pk,
-            "data": item.data,
-            "prelabel": prelabel,
-            "lease_expires": lease.expires_at,
-        }
+        {"item": item_id, "data": data, "prelabel": prelabel, "lease_expires": lease_expires}
     )
 
 

@@ -4,7 +4,6 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
-from tenancy.authentication import annotator_read
 from tenancy.models import Project
 from tenancy.selectors import project_list_for, project_read
 from tenancy.sqlrows import Columns
@@ -99,25 +98,6 @@ def access_item(*, user, item_id) -> Item:
     item = _ITEM.instance(row)
     item.project = read.project(row)
     return item
-
-
-def item_for_annotator(*, key: str, item_id: int) -> tuple | None:
-    """(user, item with its project) when the token's person may label the item's project,
-    read in one statement with the token (tenancy.authentication.annotator_read: the task
-    queue's fast path); None when the full stack must decide."""
-    read = annotator_read(
-        key=key,
-        params=[item_id],
-        joins=f'JOIN "{Item._meta.db_table}" i ON i."id" = %s',
-        project='i."project_id"',
-        columns=_ITEM.sql,
-    )
-    if read is None:
-        return None
-    user, project, rest = read
-    item = _ITEM.instance(rest)
-    item.project = project
-    return user, item
 
 
 def item_annotations(*, item) -> QuerySet[Annotation]:

@@ -9,7 +9,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.authtoken.models import Token
 
 from . import selectors
-from .models import Membership, Organization, Project, ProjectAssignment, Role, WorkforceRole
+from .models import Membership, Organization
 from .sqlrows import Columns
 
 _TOKEN = Columns(Token, "t")
@@ -55,52 +55,3 @@ class TokenAuthentication(authentication.TokenAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return user, token
-
-
-# --- the task queue's fast path (labeling.middleware) ---------------------------------------
-
-_PROJECT = Columns(Project, "p")
-_PROJECT_ORGANIZATION = Columns(Organization, "po")
-# A token, its user and membership, and a project, in one statement, when the token's person is
-# of the workforce (not a superuser) and assigned to the project as an annotator: then the
-# project is theirs to see (project_read(): workforce people see the projects they are assigned
-# to) and theirs to label (user_may_annotate()). A sufficient condition, not the rule: for any
-# other caller there is no row, and the full stack applies the rules. `joins` may put tables
-# between the membership and the project; `project` is the project id's SQL (a placeholder, or
-# a joined column); `columns` are selected after the project's. (The assignment as a column
-# instead of a condition measured 20% slower on small user tables: a hashed subplan.)
-_ANNOTATOR_SQL = f"""
-SELECT {_CALLER_COLUMNS}, {_PROJECT.sql}, {_PROJECT_ORGANIZATION.sql} {{columns}}
-{_CALLER_FROM}
-{{joins}}
-JOIN "{Project._meta.db_table}" p ON p."id" = {{project}}
-JOIN "{Organization._meta.db_table}" po ON po."id" = p."organization_id"
-WHERE t."key" = %s AND u."is_active" AND NOT u."is_superuser" AND m."role" IN (%s, %s)
-  AND EXISTS (
-      SELECT 1 FROM "{ProjectAssignment._meta.db_table}" a
-      WHERE a."project_id" = p."id" AND a."user_id" = u."id" AND a."role" = %s
-  )
-"""
-
-
-def annotator_read(
-    *, key: str, params: list, project: str = "%s", joins: str = "", columns: str = ""
-) -> tuple | None:
-    """(user, project, the row's remaining columns) of a token whose person may label the
-    project (see _ANNOTATOR_SQL), with the user's membership and the project's answer of
-    user_may_annotate() known, as token authentication and project_read() leave them; None
-    when that is not so, and the full stack must decide."""
-    sql = _ANNOTATOR_SQL.format(
-        columns=f", {columns}" if columns else "", joins=joins, project=project
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, key, Role.ANNOTATOR, Role.QA_LEAD, WorkforceRole.ANNOTATOR])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    _, user = _caller(row)
-    start = _CALLER_WIDTH
-    project_ = _PROJECT.instance(row, start)
-    project_.organization = _PROJECT_ORGANIZATION.instance(row, start + len(_PROJECT))
-    selectors.user_may_annotate_known(user=user, project=project_, answer=True)
-    return user, project_, row[start + len(_PROJECT) + len(_PROJECT_ORGANIZATION) :]

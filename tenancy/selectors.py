@@ -145,12 +145,6 @@ def user_may_annotate(*, user: User, project: Project) -> bool:
 _MAY_ANNOTATE = "_lqa_may_annotate"
 
 
-def user_may_annotate_known(*, user: User, project: Project, answer: bool) -> None:
-    """Record the answer of user_may_annotate() read along with the project (a hand-written
-    read that joined the assignment), so that asking it costs no query."""
-    setattr(project, _MAY_ANNOTATE, (user.pk, answer))
-
-
 _PROJECT = Columns(Project, "p")
 _ORGANIZATION = Columns(Organization, "o")
 _ASSIGNED = f'SELECT 1 FROM "{ProjectAssignment._meta.db_table}" a WHERE a."project_id" = p."id"'

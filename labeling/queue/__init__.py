@@ -174,26 +174,18 @@ def lease_next(*, project: Project, user) -> Lease | None:
 
 
 def _lease_next_sql(*, project: Project, user, now, expires, gold: bool, blind: bool):
-    """lease_next() in two statements: the claim (the caller's live lease, or the best item
-    locked), then the lease with the item's capacity counted again under its lock."""
-    scope = {"organization_id": project.organization_id, "project_id": project.pk, "user": user}
-    tried: list[int] = []
-    for attempt in range(CLAIM_ATTEMPTS + int(gold)):
-        from_gold = gold and attempt == 0
-        held, item_id = postgres.claim(**scope, now=now, gold=from_gold, tried=tried)
-        if held is not None:
-            return held
-        if item_id is None:
-            if from_gold:
-                continue
-            return None
-        lease = postgres.lease_create(
-            **scope, item_id=item_id, now=now, expires=expires, blind=blind, gold=from_gold
-        )
-        if lease is not None:
-            return lease
-        tried.append(item_id)
-    return None
+    """lease_next() in one call: labeling_claim() (labeling/migrations/0007) takes the caller's
+    live lease or claims the best item, as the ORM code above does."""
+    return postgres.lease_claim(
+        organization_id=project.organization_id,
+        project_id=project.pk,
+        user=user,
+        now=now,
+        expires=expires,
+        gold=gold,
+        blind=blind,
+        attempts=CLAIM_ATTEMPTS,
+    )
 
 
 def prelabel_shown(*, project: Project, item: Item, lease: Lease | None) -> bool | None:
@@ -217,17 +209,16 @@ NEEDS_NO_MORE = "This item needs no more labels; ask for the next task."
 def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None) -> Annotation:
     """Record a label. One per person and item: a second (or a retried) submission raises
     Conflict and writes nothing. The item completes when it reaches its overlap. The given item
-    is brought up to date (done, status) and is the annotation's `item`."""
+    is brought up to date (done, status) and is the annotation's `item`. Its usage is counted
+    in the same transaction."""
     project = item.project
     value = label_clean(project=project, value=label)
     now = timezone.now()
     submit = _submit_sql if _statements() else _submit_orm
-    annotation, completes, first = submit(
+    annotation, completes = submit(
         project=project, item=item, user=user, value=value, duration_ms=duration_ms, now=now
     )
-    item.done += 1
     if completes:
-        item.status, item.completed_at = ItemStatus.COMPLETE, now
         transaction.on_commit(
             lambda: items_completed.send(
                 None,
@@ -236,27 +227,12 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
                 item_ids=[item.pk],
             )
         )
-    # An item completes again after consensus asked for one more label (adaptive overlap) or
-    # an audit sent it back: it was counted as completed the first time, once is what a client
-    # pays for. A first completion is one of an item whose final label was never set.
-    counted = completes and first
-    # Last before the commit: every submission of the project adds to the same row of the
-    # day, and holds its lock from here to the commit.
-    usage_add(
-        organization_id=item.organization_id,
-        project_id=item.project_id,
-        annotations=1,
-        annotator_seconds=round((duration_ms or 0) / 1000),
-        items_completed=int(counted),
-        user_id=user.pk,
-        turnaround_seconds=(now - item.created_at).total_seconds() if counted else None,
-    )
     return annotation
 
 
 def _submit_orm(*, project: Project, item: Item, user, value, duration_ms, now):
-    """(the new annotation, whether it completes the item, whether the item's final label was
-    never set), the item locked; `item` gets the locked row's done and status."""
+    """(the new annotation, whether it completes the item), the item locked and brought up to
+    date, the usage counted."""
     locked = Item.objects.select_for_update().get(pk=item.pk)
     item.status, item.done = locked.status, locked.done
     annotator = annotator_for(user)
@@ -290,49 +266,65 @@ def _submit_orm(*, project: Project, item: Item, user, value, duration_ms, now):
     completes = item.status == ItemStatus.OPEN and item.done + 1 >= item.needed
     completion = {"status": ItemStatus.COMPLETE, "completed_at": now} if completes else {}
     Item.objects.filter(pk=item.pk).update(done=F("done") + 1, **completion)
-    return annotation, completes, locked.labeled_at is None
+    item.done += 1
+    if completes:
+        item.status, item.completed_at = ItemStatus.COMPLETE, now
+    # An item completes again after consensus asked for one more label (adaptive overlap) or
+    # an audit sent it back: it was counted as completed the first time, once is what a client
+    # pays for. A first completion is one of an item whose final label was never set.
+    counted = completes and locked.labeled_at is None
+    # Last before the commit: every submission of the project adds to the same row of the
+    # day, and holds its lock from here to the commit.
+    usage_add(
+        organization_id=item.organization_id,
+        project_id=item.project_id,
+        annotations=1,
+        annotator_seconds=round((duration_ms or 0) / 1000),
+        items_completed=int(counted),
+        user_id=user.pk,
+        turnaround_seconds=(now - locked.created_at).total_seconds() if counted else None,
+    )
+    return annotation, completes
+
+
+_REFUSED = {"labeled": ALREADY_LABELED, "full": NEEDS_NO_MORE}
 
 
 def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
-    """_submit_orm() in two statements (three without a live lease): lock and read, write."""
-    state = postgres.submission_lock(item_id=item.pk, user=user, now=now)
-    if state is None:
+    """_submit_orm() in one call, labeling_submission() (labeling/migrations/0007), which
+    counts the usage as billing_usage_annotation() (billing/migrations/0003)."""
+    done = postgres.submission(
+        item_id=item.pk,
+        user=user,
+        annotator_id=annotator_for(user).pk,
+        label=value,
+        duration_ms=duration_ms,
+        now=now,
+        day=timezone.localdate(now),
+        prelabels=project.prelabels,
+    )
+    if done.outcome == "gone":
         raise Item.DoesNotExist("No item matches the given query.")
-    item.status, item.done = state["status"], state["done"]
-    if state["labeled"]:
-        raise Conflict(ALREADY_LABELED)
-    holds, is_gold = state["holds"], state["gold_label"] is not None
-    if not holds and not is_gold:
-        live = postgres.live_leases(item_id=item.pk, now=now)
-        if item.status != ItemStatus.OPEN or item.done + live >= item.needed:
-            raise Conflict(NEEDS_NO_MORE)
-    completes = item.status == ItemStatus.OPEN and item.done + 1 >= item.needed
+    item.status, item.done = done.item_status, done.item_done
+    if done.outcome != "ok":
+        raise Conflict(_REFUSED[done.outcome])
+    if done.completes:
+        item.completed_at = now
     annotation = Annotation(
+        pk=done.annotation_id,
         organization_id=item.organization_id,
         project_id=item.project_id,
         item=item,
-        annotator_id=state["annotator_id"] or annotator_for(user).pk,
+        annotator_id=annotator_for(user).pk,
         label=value,
         source=AnnotationSource.HUMAN,
         duration_ms=duration_ms,
-        prelabel_shown=_shown(
-            project=project,
-            has_prelabel=state["has_prelabel"],
-            blind=holds and state["lease_blind"],
-        ),
-        gold_correct=_gold_match(state["gold_label"], value) if is_gold else None,
+        prelabel_shown=done.prelabel_shown,
+        gold_correct=done.gold_correct,
         created_at=now,
     )
-    annotation.pk = postgres.submission_record(
-        annotation=annotation,
-        lease_id=state["lease_id"] if holds else None,
-        completes=completes,
-        complete_status=ItemStatus.COMPLETE,
-    )
-    if annotation.pk is None:  # a concurrent retry of this submission wrote it first
-        raise Conflict(ALREADY_LABELED)
     annotation._state.adding, annotation._state.db = False, connection.alias
-    return annotation, completes, state["undecided"]
+    return annotation, done.completes
 
 
 def _gold_match(gold, value) -> bool:

@@ -1,14 +1,16 @@
-"""The task queue's PostgreSQL statements (labeling/queue/postgres.py): their count on the hot
-path, and the cases a single-threaded test reaches only by calling them directly."""
+"""The task queue on PostgreSQL (labeling/queue/postgres.py, labeling/migrations/0007): its round
+trips on the hot path, and what a single-threaded test reaches only with a second connection."""
 
-from datetime import timedelta
+import threading
+import time
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
+from billing.models import DailyUsage
 from labeling import queue
-from labeling.models import Annotation, Item, Lease
+from labeling.models import Annotation, Item
 from labeling.queue import postgres
 from tenancy.models import Role
 
@@ -16,23 +18,19 @@ from ..factories import ItemFactory
 from .test_queue import fresh_project
 
 pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the queue's statements are PostgreSQL's"
+    connection.vendor != "postgresql", reason="the queue's functions are PostgreSQL's"
 )
 
 
-def test_next_and_submit_in_few_statements(world, api, django_assert_num_queries):
-    """The hot path on PostgreSQL (labeling.middleware). next: the token with the caller's
-    membership, the project and the caller's assignment in one statement, the claim, the lease;
-    asking again: the claim returns the held lease. submit: the token with the item, the item
-    locked with what the rules read, the writes, the usage counter. Each transaction adds its
-    savepoint and release here (inside the test's transaction; BEGIN and COMMIT in production)."""
+def test_next_and_submit_in_one_statement_each(world, api, django_assert_num_queries):
+    """The fast path (labeling.fastpath): one call each, the token read in it."""
     client = api.as_user(world.users[Role.ANNOTATOR])
     url = f"/api/v1/projects/{world.a.project.pk}/next/"
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(1):
         task = client.post(url).json()
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(1):
         assert client.post(url).json() == task
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(1):
         created = client.post(
             f"/api/v1/items/{task['item']}/annotations/", {"label": "positive"}, format="json"
         )
@@ -40,48 +38,85 @@ def test_next_and_submit_in_few_statements(world, api, django_assert_num_queries
     assert Annotation.objects.get(pk=created.json()["id"]).label == "positive"
 
 
-def test_a_claim_passes_over_the_items_it_tried(world):
+def test_the_api_views_claim_and_submit_in_one_call_each(
+    world, api, settings, django_assert_num_queries
+):
+    """Without the fast path: the token with the caller's membership, the project (or item)
+    with the assignment, then one call; a savepoint and its release around it here (inside the
+    test's transaction; BEGIN and COMMIT in production). The submission also reads the
+    caller's annotator identity."""
+    settings.LABELING_FAST_PATH = False
+    client = api.as_user(world.users[Role.ANNOTATOR])
+    url = f"/api/v1/projects/{world.a.project.pk}/next/"
+    with django_assert_num_queries(5):
+        task = client.post(url).json()
+    with django_assert_num_queries(6):
+        created = client.post(
+            f"/api/v1/items/{task['item']}/annotations/", {"label": "positive"}, format="json"
+        )
+    assert created.status_code == 201
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_retry_that_wrote_the_label_first_leaves_the_submission_nothing_to_write(world):
+    """The same person's label of the item, written by a concurrent request (the retry) that
+    held the item's lock first: this submission waits for the lock, its snapshot from before
+    the wait does not show the retry's label, and the unique index then lets it write nothing;
+    neither the item's count nor the usage moves (outcome 'labeled', a 409)."""
     project = fresh_project(world, overlap=2)
-    first, second = ItemFactory.create_batch(2, dataset__project=project)
-    user, other = world.users[Role.ANNOTATOR], world.spare_annotator
-    now = timezone.now()
-    scope = {"organization_id": project.organization_id, "project_id": project.pk, "now": now}
-    assert postgres.claim(**scope, user=user, gold=False, tried=[]) == (None, first.pk)
-    assert postgres.claim(**scope, user=user, gold=False, tried=[first.pk]) == (None, second.pk)
-    # Found full once locked (a lease its snapshot did not see): no lease, the claim goes on.
-    Lease.objects.create(**scope_of(first), user=other, expires_at=now + timedelta(minutes=5))
-    Item.objects.filter(pk=first.pk).update(done=1)
-    lease = dict(expires=now + timedelta(minutes=5), blind=False, gold=False)
-    assert postgres.lease_create(**scope, item_id=first.pk, user=user, **lease) is None
-    made = postgres.lease_create(**scope, item_id=second.pk, user=user, **lease)
-    assert (made.item_id, made.user_id, made.item.data) == (second.pk, user.pk, second.data)
-    # A second lease of the same person on the item (a concurrent request of theirs): none.
-    assert postgres.lease_create(**scope, item_id=second.pk, user=user, **lease) is None
-    assert Lease.objects.filter(item=second, user=user).count() == 1
+    item = ItemFactory(dataset__project=project)
+    user = world.users[Role.ANNOTATOR]
+    annotator = queue.annotator_for(user)
+    other = connections.create_connection("default")
+    outcome: list = []
 
+    def submit():
+        try:
+            now = timezone.now()
+            outcome.append(
+                postgres.submission(
+                    item_id=item.pk,
+                    user=user,
+                    annotator_id=annotator.pk,
+                    label="a",
+                    duration_ms=1000,
+                    now=now,
+                    day=timezone.localdate(now),
+                    prelabels=False,
+                )  # fmt: skip
+            )
+        finally:
+            connections.close_all()
 
-def scope_of(item) -> dict:
-    return {"organization_id": item.organization_id, "project_id": item.project_id, "item": item}
-
-
-def test_a_second_record_of_the_same_label_writes_nothing(world):
-    item, user = world.a.item, world.users[Role.ANNOTATOR]
-    first = queue.annotation_submit(item=item, user=user, label="positive")
-    again = Annotation(
-        organization_id=item.organization_id,
-        project_id=item.project_id,
-        item=item,
-        annotator_id=first.annotator_id,
-        label="negative",
-        source="human",
-        created_at=timezone.now(),
-    )
-    recorded = postgres.submission_record(
-        annotation=again, lease_id=None, completes=True, complete_status="complete"
-    )
-    assert recorded is None
-    item.refresh_from_db()
-    assert (item.done, item.status) == (1, "open")
-    assert list(Annotation.objects.filter(item=item).values_list("label", flat=True)) == [
-        "positive"
-    ]
+    try:
+        other.set_autocommit(False)
+        with other.cursor() as cursor:  # the retry, as a submission does it, still uncommitted
+            cursor.execute("SELECT 1 FROM labeling_item WHERE id = %s FOR UPDATE", [item.pk])
+            cursor.execute(
+                "INSERT INTO labeling_annotation (organization_id, project_id, item_id,"
+                " annotator_id, label, source, created_at)"
+                " VALUES (%s, %s, %s, %s, '\"b\"', 'human', now())",
+                [item.organization_id, project.pk, item.pk, annotator.pk],
+            )
+        thread = threading.Thread(target=submit)
+        thread.start()
+        for _ in range(100):  # until the submission waits on the retry's row
+            with connection.cursor() as cursor:  # (not `other`: its transaction's view stays)
+                cursor.execute(
+                    "SELECT count(*) FROM pg_stat_activity"
+                    " WHERE wait_event_type = 'Lock' AND query LIKE '%%labeling_submission%%'"
+                )
+                if cursor.fetchone()[0]:
+                    break
+            time.sleep(0.05)
+        else:
+            pytest.fail("the submission never waited for the retry")
+        other.commit()
+        thread.join(timeout=30)
+    finally:
+        other.close()
+    assert [o.outcome for o in outcome] == ["labeled"]
+    item = Item.objects.get(pk=item.pk)
+    assert (item.done, item.status) == (0, "open")
+    assert list(Annotation.objects.filter(item=item).values_list("label", flat=True)) == ["b"]
+    assert not DailyUsage.objects.filter(project=project).exists()
