@@ -34,11 +34,15 @@ import logging
 import random
 import re
 from collections.abc import Callable
+from http.client import responses
+from typing import NamedTuple
 
 import orjson
 from django.conf import settings
 from django.core.handlers.wsgi import WSGIRequest
+from django.core.signals import setting_changed
 from django.db import DatabaseError, connections, transaction
+from django.dispatch import receiver
 from django.http import HttpResponse
 from django.middleware.clickjacking import XFrameOptionsMiddleware
 from django.middleware.common import CommonMiddleware
@@ -62,17 +66,9 @@ DURATION_MAX_MS = 86_400_000  # AnnotationInput.duration_ms
 ID_MAX = 2**63 - 1
 
 
-def _answer(payload, status: int) -> HttpResponse:
-    if payload is None:  # 204: DRF sends no body and no Content-Type
-        response = HttpResponse(status=status)
-        del response["Content-Type"]
-    else:
-        response = HttpResponse(
-            _RENDERER.render(payload), status=status, content_type="application/json"
-        )
-    for name, value in _HEADERS.items():
-        response[name] = value
-    return response
+def _answer(payload, status: int) -> tuple[int, bytes]:
+    """(status, body) as DRF renders the payload; None: no body (a 204)."""
+    return status, b"" if payload is None else _RENDERER.render(payload)
 
 
 def _next(cursor, request, key: str, project_id: int):
@@ -88,7 +84,7 @@ def _next(cursor, request, key: str, project_id: int):
     )
 
 
-def _task(task: postgres.Task, project_id: int) -> HttpResponse:
+def _task(task: postgres.Task, project_id: int) -> tuple[int, bytes]:
     if task.lease_id is None:
         return _answer(None, 204)
     prelabel = None
@@ -143,7 +139,7 @@ def _submit(cursor, request, key: str, item_id: int):
     return done if done.outcome == "ok" else None
 
 
-def _submitted(done: postgres.Submitted, item_id: int) -> HttpResponse:
+def _submitted(done: postgres.Submitted, item_id: int) -> tuple[int, bytes]:
     if done.completes:  # as annotation_submit() does (in autocommit: at once)
         transaction.on_commit(
             lambda: items_completed.send(
@@ -180,7 +176,54 @@ def _noop(request):  # the middlewares below are used for their hooks only
     return None
 
 
-def answer(environ: dict) -> HttpResponse | None:
+# Django's middleware that checks these requests or adds headers to their answers (the others
+# in settings.MIDDLEWARE do neither for a token-authenticated API call), made once, and the
+# headers they add to each kind of answer, which depend on the settings alone: both made again
+# when a setting changes (tests).
+_MADE: dict = {}
+
+
+@receiver(setting_changed)
+def _forget(**kwargs) -> None:
+    _MADE.clear()
+
+
+def _middleware() -> tuple:
+    if "middleware" not in _MADE:
+        _MADE["middleware"] = (
+            SecurityMiddleware(_noop),
+            CommonMiddleware(_noop),
+            XFrameOptionsMiddleware(_noop),
+        )
+    return _MADE["middleware"]
+
+
+def _head(request, status: int) -> list[tuple[str, str]]:
+    """The headers of an answer with this status, but its Content-Length: DRF's (the view's
+    Allow, negotiation's Vary, the JSON Content-Type but on a 204), then the middleware's,
+    innermost first as Django's handler applies them."""
+    key = (status, request.is_secure())
+    if key not in _MADE:
+        response = HttpResponse(status=status, content_type="application/json")
+        if status == 204:  # DRF sends no Content-Type without a body
+            del response["Content-Type"]
+        for name, value in _HEADERS.items():
+            response[name] = value
+        security, common, xframe = _middleware()
+        for middleware in (xframe, common, security):
+            response = middleware.process_response(request, response)
+        _MADE[key] = [(k, v) for k, v in response.items() if k != "Content-Length"]
+    return _MADE[key]
+
+
+class Answer(NamedTuple):
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+    request: WSGIRequest
+
+
+def answer(environ: dict) -> Answer | None:
     """The answer to a WSGI request of the two routes, or None: Django's to answer. Reading a
     body leaves a fresh copy of it in the environ."""
     if environ.get("REQUEST_METHOD") != "POST" or not settings.LABELING_FAST_PATH:
@@ -209,7 +252,7 @@ def answer(environ: dict) -> HttpResponse | None:
     environ["wsgi.input"] = io.BytesIO(body)  # for Django, if it is Django's to answer
     request = WSGIRequest(environ)
     request._body = body
-    security, common = SecurityMiddleware(_noop), CommonMiddleware(_noop)
+    security, common, _ = _middleware()
     try:  # the SSL redirect, the allowed hosts, refused user agents, PREPEND_WWW
         if security.process_request(request) or common.process_request(request):
             return None
@@ -229,11 +272,21 @@ def answer(environ: dict) -> HttpResponse | None:
         return None
     if result is None:
         return None
-    response = respond(result, object_id)
-    response = XFrameOptionsMiddleware(_noop).process_response(request, response)
-    response = common.process_response(request, response)
-    response = security.process_response(request, response)
-    response.wsgi_request = request
+    status, content = respond(result, object_id)
+    headers = [*_head(request, status), ("Content-Length", str(len(content)))]
+    return Answer(status, headers, content, request)
+
+
+def answer_response(environ: dict) -> HttpResponse | None:
+    """answer() as Django's test client takes it (tests/conftest.py)."""
+    found = answer(environ)
+    if found is None:
+        return None
+    response = HttpResponse(found.body, status=found.status)
+    del response["Content-Type"]
+    for name, value in found.headers:
+        response[name] = value
+    response.wsgi_request = found.request
     return response
 
 
@@ -244,8 +297,8 @@ class QueueFront:
         self.application = application
 
     def __call__(self, environ, start_response):
-        response = answer(environ)
-        if response is None:
+        found = answer(environ)
+        if found is None:
             return self.application(environ, start_response)
-        start_response(f"{response.status_code} {response.reason_phrase}", list(response.items()))
-        return [response.content]
+        start_response(f"{found.status} {responses[found.status]}", found.headers)
+        return [found.body]

@@ -55,7 +55,7 @@ def queue_front_in_the_test_client():
     original = ClientHandler.__call__
 
     def call(handler, environ):
-        response = fastpath.answer(environ)
+        response = fastpath.answer_response(environ)
         return original(handler, environ) if response is None else response
 
     with pytest.MonkeyPatch.context() as patch:
