@@ -4,8 +4,9 @@ Who gets what: an annotator is never handed an item twice, and an item is never 
 people than its remaining overlap needs (done + live leases < needed). Order: priority, then
 age. On PostgreSQL the claim locks the chosen item row with SKIP LOCKED, so concurrent
 annotators neither collide nor wait for each other; on SQLite a transaction is enough for one
-process. On PostgreSQL the claim and the submission run as a few hand-written statements
-(postgres.py); the ORM code below is the same rules for SQLite.
+process. On PostgreSQL the claim and the submission are one call each of a server-side function
+(postgres.py, labeling/migrations/0007_queue_functions.py); the ORM code below is the same
+rules for SQLite.
 """
 
 from __future__ import annotations
