@@ -10,9 +10,11 @@ to PostgreSQL per request (the token, BEGIN, the statements, COMMIT).
 QueueFront wraps the WSGI application (config/wsgi.py). For these two routes with DRF's token
 header it makes one call of a server-side function, in autocommit (labeling_next() or
 labeling_submit(), labeling/migrations/0007): the function reads the token, checks that its
-person is plainly one of the project's annotators (tenancy.authentication.annotator_read's
-condition) and that a submitted label is plainly in the set, and then claims or records as the
-queue's services do on PostgreSQL (labeling_claim(), labeling_submission()). The answer is
+person is plainly one of the project's annotators (active, not a superuser, a member as
+annotator or QA lead, assigned to the project as an annotator: a sufficient condition for what
+tenancy's project_read() and user_may_annotate() allow) and that a submitted label is plainly
+in the set, and then claims or records as the queue's services do on PostgreSQL
+(labeling_claim(), labeling_submission()). The answer is
 rendered as the API view renders it, with the headers that Django's middleware would add
 (SecurityMiddleware, CommonMiddleware, XFrameOptionsMiddleware; the others add none to these
 answers), and their checks applied first (the SSL redirect, the allowed hosts).

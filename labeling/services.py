@@ -75,6 +75,43 @@ def item_review_send(*, project: Project, item_id: int, label, confidence: float
     )
 
 
+def items_review_send_bulk(
+    *, project: Project, item_ids: Sequence[int], labels: Sequence, confidences: Sequence
+) -> list[int]:
+    """item_review_send() of many items (one statement on PostgreSQL): the ids sent."""
+    if connection.vendor != "postgresql":
+        sent = zip(item_ids, labels, confidences, strict=True)
+        return [
+            item_id
+            for item_id, label, conf in sent
+            if item_review_send(project=project, item_id=item_id, label=label, confidence=conf)
+        ]
+    import orjson
+
+    sql = (
+        f"UPDATE {Item._meta.db_table} AS i SET status = %s, label = v.label, "
+        "confidence = v.confidence, labeled_at = now() "
+        "FROM unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confidence) "
+        "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
+        "AND i.status IN (%s, %s) RETURNING i.id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            [
+                ItemStatus.REVIEW,
+                [int(i) for i in item_ids],
+                [None if label is None else orjson.dumps(label).decode() for label in labels],
+                [None if c is None else float(c) for c in confidences],
+                project.organization_id,
+                project.pk,
+                ItemStatus.COMPLETE,
+                ItemStatus.REVIEW,
+            ],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
 @transaction.atomic
 def item_decide(*, project: Project, item: Item, user, label) -> Annotation:
     """A QA lead's decision: an annotation with source `review`, and the item's final label.

@@ -150,14 +150,23 @@ def consensus_items(*, project_id: int, item_ids: list[int]) -> dict[str, int]:
         votes[item_id].append((annotator_id, label))
     outcome: dict[str, int] = defaultdict(int)
     agreed: list[tuple[int, Verdict]] = []
+    reviewed: list[tuple[int, Verdict]] = []
     for item_id, row in items.items():
         if not votes[item_id]:
             continue
         verdict = _verdict(project, model, row["gold_label"], votes[item_id])
-        if verdict.gold_failures or _doubtful(project, verdict):
+        if not verdict.gold_failures and _doubtful(project, verdict):
+            if row["needed"] >= project.max_overlap:  # nobody more to ask: the review queue
+                reviewed.append((item_id, verdict))
+            else:
+                outcome[_apply(project, item_id, verdict)] += 1
+        elif verdict.gold_failures:
             outcome[_apply(project, item_id, verdict)] += 1
         else:
             agreed.append((item_id, verdict))
+    if reviewed:
+        _review_many(project, reviewed)
+        outcome["review"] += len(reviewed)
     if agreed:
         # The common outcome, all in one UPDATE (only items still complete and undecided by a
         # QA lead; an unchanged label is not written again).
@@ -277,24 +286,60 @@ def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
             project=project, item_id=item_id, confidence=verdict.confidence
         ):
             return "extended"
-        reason = ReviewReason.TIE if verdict.tie else ReviewReason.LOW_AGREEMENT
         if labeling_services.item_review_send(
             project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
         ):
-            detail = (
-                "the vote is tied"
-                if verdict.tie
-                else f"confidence {verdict.confidence:.2f} < {project.min_agreement:.2f}"
-            )
             review_open(
                 project=project,
                 item_id=item_id,
-                reason=reason,
-                detail=detail,
+                reason=_reason(verdict),
+                detail=_detail(project, verdict),
                 proposed_label=verdict.label,
                 confidence=verdict.confidence,
             )
         return "review"
+
+
+def _reason(verdict: Verdict) -> str:
+    return ReviewReason.TIE if verdict.tie else ReviewReason.LOW_AGREEMENT
+
+
+def _detail(project: Project, verdict: Verdict) -> str:
+    if verdict.tie:
+        return "the vote is tied"
+    return f"confidence {verdict.confidence:.2f} < {project.min_agreement:.2f}"
+
+
+def _review_many(project: Project, verdicts: list[tuple[int, Verdict]]) -> None:
+    """_apply() of doubtful items that cannot ask one more person (at their maximum overlap),
+    in two statements: with random votes a third of a project's items are ties, and one at a
+    time they cost the Celery worker more than all the agreed ones."""
+    with transaction.atomic():
+        sent = set(
+            labeling_services.items_review_send_bulk(
+                project=project,
+                item_ids=[item_id for item_id, _ in verdicts],
+                labels=[verdict.label for _, verdict in verdicts],
+                confidences=[verdict.confidence for _, verdict in verdicts],
+            )
+        )
+        # One open review per item (review_open_once_per_item): a redelivered task adds none.
+        ReviewTask.objects.bulk_create(
+            [
+                ReviewTask(
+                    organization_id=project.organization_id,
+                    project=project,
+                    item_id=item_id,
+                    reason=_reason(verdict),
+                    detail=_detail(project, verdict),
+                    proposed_label=verdict.label,
+                    confidence=verdict.confidence,
+                )
+                for item_id, verdict in verdicts
+                if item_id in sent
+            ],
+            ignore_conflicts=True,
+        )
 
 
 def review_open(

@@ -16,8 +16,9 @@ functions), which the claim's second look at a locked item relies on.
   Outcomes: 'ok', 'gone' (no such item), 'labeled', 'full'; anything but 'ok' wrote nothing.
 - labeling_next() and labeling_submit(): the same with the caller read from their token, when
   the token's person is of the workforce (not a superuser, active), a member as annotator or
-  QA lead and assigned to the project as an annotator (tenancy.authentication.annotator_read's
-  condition), and, for a submission, the label is plainly in the set. No row (labeling_next) or
+  QA lead and assigned to the project as an annotator (a sufficient condition for what
+  tenancy's project_read() and user_may_annotate() allow), and, for a submission, the label is
+  plainly in the set. No row (labeling_next) or
   outcome 'pass': not so, nothing written, the full stack decides and words the answer.
 """
 

@@ -294,10 +294,11 @@ _REFUSED = {"labeled": ALREADY_LABELED, "full": NEEDS_NO_MORE}
 def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
     """_submit_orm() in one call, labeling_submission() (labeling/migrations/0007), which
     counts the usage as billing_usage_annotation() (billing/migrations/0003)."""
+    annotator_id = annotator_for(user).pk
     done = postgres.submission(
         item_id=item.pk,
         user=user,
-        annotator_id=annotator_for(user).pk,
+        annotator_id=annotator_id,
         label=value,
         duration_ms=duration_ms,
         now=now,
@@ -316,7 +317,7 @@ def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
         organization_id=item.organization_id,
         project_id=item.project_id,
         item=item,
-        annotator_id=annotator_for(user).pk,
+        annotator_id=annotator_id,
         label=value,
         source=AnnotationSource.HUMAN,
         duration_ms=duration_ms,

@@ -213,3 +213,33 @@ def test_imported_items_with_their_overlap_of_labels_get_consensus(
     assert (items["a"].status, items["a"].label) == ("complete", "dog")
     assert items["b"].status == "review"  # a tie at the maximum overlap
     assert (items["c"].status, items["c"].label) == ("open", None)
+
+
+def test_doubtful_items_at_their_maximum_go_to_review_together_and_once(make_project, crowd):
+    """A batch (a sweep's) decides its agreed items, and sends its ties and low agreements that
+    cannot ask anyone more to review in one go; decided again (a redelivered task), nothing is
+    added twice."""
+    from labeling import queue
+
+    project = make_project(overlap=2, max_overlap=2, min_agreement=0.9)
+    votes = [("cat", "dog"), ("dog", "dog"), ("bird", "cat"), ("cat", "cat")]
+    items = ItemFactory.create_batch(len(votes), dataset__project=project)
+    for item, pair in zip(items, votes, strict=True):
+        for user, value in zip(crowd, pair, strict=False):
+            queue.annotation_submit(item=item, user=user, label=value)  # consensus not run yet
+    ids = [item.pk for item in items]
+    assert consensus.consensus_items(project_id=project.pk, item_ids=ids) == {
+        "review": 2,
+        "complete": 2,
+    }
+    assert [(i.status, i.label) for i in map(reload, items)] == [
+        ("review", None), ("complete", "dog"), ("review", None), ("complete", "cat")
+    ]  # fmt: skip
+    reviews = ReviewTask.objects.filter(project=project).order_by("item_id")
+    assert [(r.item_id, r.reason, r.detail) for r in reviews] == [
+        (items[0].pk, ReviewReason.TIE, "the vote is tied"),
+        (items[2].pk, ReviewReason.TIE, "the vote is tied"),
+    ]
+    Item.objects.filter(pk__in=[items[0].pk, items[2].pk]).update(status="complete")
+    consensus.consensus_items(project_id=project.pk, item_ids=ids)  # delivered again
+    assert ReviewTask.objects.filter(project=project).count() == 2
