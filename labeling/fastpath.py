@@ -69,7 +69,7 @@ ID_MAX = 2**63 - 1
 
 
 def _answer(payload, status: int) -> tuple[int, bytes]:
-    """(status, body) as DRF renders the payload; None: no body (a 204)."""
+    """(status, body) as DRF renders the payload; no payload, no body (a 204)."""
     return status, b"" if payload is None else _RENDERER.render(payload)
 
 
@@ -260,9 +260,11 @@ def answer(environ: dict) -> Answer | None:
             return None
     except Exception:  # DisallowedHost, PermissionDenied: Django answers them
         return None
-    # What Django's request cycle does around each request: a connection in error or past
-    # its age (CONN_MAX_AGE) is closed, and the next statement opens a new one. (Not inside a
-    # transaction: only a test's requests run in one, and its test client skips this too.)
+    # What Django's request cycle does around each request (request_started and _finished,
+    # whose only other receivers reset the DEBUG query log and close caches, none here): a
+    # connection in error or past its age (CONN_MAX_AGE) is closed, and the next statement
+    # opens a new one. (Not inside a transaction: only a test's requests run in one, and its
+    # test client skips this too.)
     if not connection.in_atomic_block:
         connection.close_if_unusable_or_obsolete()
     try:
