@@ -18,28 +18,14 @@ _MEMBERSHIP = Columns(Membership, "m")
 _ORGANIZATION = Columns(Organization, "o")
 # One statement for the token, its user, and the membership and organization that every
 # request asks next (the caller's role and tenant), written once (tenancy.sqlrows).
-_CALLER_COLUMNS = f"{_TOKEN.sql}, {_USER.sql}, {_MEMBERSHIP.sql}, {_ORGANIZATION.sql}"
-_CALLER_FROM = f"""
+_SQL = f"""
+SELECT {_TOKEN.sql}, {_USER.sql}, {_MEMBERSHIP.sql}, {_ORGANIZATION.sql}
 FROM "{Token._meta.db_table}" t
 JOIN "{get_user_model()._meta.db_table}" u ON u."id" = t."user_id"
 LEFT JOIN "{Membership._meta.db_table}" m ON m."user_id" = u."id"
 LEFT JOIN "{Organization._meta.db_table}" o ON o."id" = m."organization_id"
+WHERE t."key" = %s
 """
-_CALLER_WIDTH = len(_TOKEN) + len(_USER) + len(_MEMBERSHIP) + len(_ORGANIZATION)
-_SQL = f'SELECT {_CALLER_COLUMNS} {_CALLER_FROM} WHERE t."key" = %s'
-
-
-def _caller(row) -> tuple:
-    """(token, user) of a row that starts with _CALLER_COLUMNS; the user's membership (if any)
-    is recorded for selectors.user_membership(), which then answers without a query."""
-    token = _TOKEN.instance(row)
-    user = token.user = _USER.instance(row, len(_TOKEN))
-    membership = _MEMBERSHIP.instance(row, len(_TOKEN) + len(_USER))
-    if membership is not None:
-        membership.user = user
-        membership.organization = _ORGANIZATION.instance(row, _CALLER_WIDTH - len(_ORGANIZATION))
-    selectors.user_membership_known(user, membership)
-    return token, user
 
 
 class TokenAuthentication(authentication.TokenAuthentication):
@@ -51,7 +37,13 @@ class TokenAuthentication(authentication.TokenAuthentication):
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        token, user = _caller(row)
+        token = _TOKEN.instance(row)
+        user = token.user = _USER.instance(row, len(_TOKEN))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        membership = _MEMBERSHIP.instance(row, len(_TOKEN) + len(_USER))
+        if membership is not None:
+            membership.user = user
+            membership.organization = _ORGANIZATION.instance(row, len(row) - len(_ORGANIZATION))
+        selectors.user_membership_known(user, membership)
         return user, token

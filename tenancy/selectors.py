@@ -144,7 +144,6 @@ def user_may_annotate(*, user: User, project: Project) -> bool:
 # answer), kept on the project object.
 _MAY_ANNOTATE = "_lqa_may_annotate"
 
-
 _PROJECT = Columns(Project, "p")
 _ORGANIZATION = Columns(Organization, "o")
 _ASSIGNED = f'SELECT 1 FROM "{ProjectAssignment._meta.db_table}" a WHERE a."project_id" = p."id"'
