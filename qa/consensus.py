@@ -289,25 +289,23 @@ def _apply(project: Project, item_id: int, verdict: Verdict) -> str:
         if labeling_services.item_review_send(
             project=project, item_id=item_id, label=verdict.label, confidence=verdict.confidence
         ):
-            review_open(
-                project=project,
-                item_id=item_id,
-                reason=_reason(verdict),
-                detail=_detail(project, verdict),
-                proposed_label=verdict.label,
-                confidence=verdict.confidence,
-            )
+            review_open(project=project, item_id=item_id, **_doubt(project, verdict))
         return "review"
 
 
-def _reason(verdict: Verdict) -> str:
-    return ReviewReason.TIE if verdict.tie else ReviewReason.LOW_AGREEMENT
-
-
-def _detail(project: Project, verdict: Verdict) -> str:
+def _doubt(project: Project, verdict: Verdict) -> dict:
+    """A doubtful verdict's review: its reason, detail, proposed label and confidence."""
     if verdict.tie:
-        return "the vote is tied"
-    return f"confidence {verdict.confidence:.2f} < {project.min_agreement:.2f}"
+        reason, detail = ReviewReason.TIE, "the vote is tied"
+    else:
+        reason = ReviewReason.LOW_AGREEMENT
+        detail = f"confidence {verdict.confidence:.2f} < {project.min_agreement:.2f}"
+    return {
+        "reason": reason,
+        "detail": detail,
+        "proposed_label": verdict.label,
+        "confidence": verdict.confidence,
+    }
 
 
 def _review_many(project: Project, verdicts: list[tuple[int, Verdict]]) -> None:
@@ -330,10 +328,7 @@ def _review_many(project: Project, verdicts: list[tuple[int, Verdict]]) -> None:
                     organization_id=project.organization_id,
                     project=project,
                     item_id=item_id,
-                    reason=_reason(verdict),
-                    detail=_detail(project, verdict),
-                    proposed_label=verdict.label,
-                    confidence=verdict.confidence,
+                    **_doubt(project, verdict),
                 )
                 for item_id, verdict in verdicts
                 if item_id in sent
