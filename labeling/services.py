@@ -86,12 +86,9 @@ def items_review_send_bulk(
             for item_id, label, conf in sent
             if item_review_send(project=project, item_id=item_id, label=label, confidence=conf)
         ]
-    import orjson
-
     sql = (
         f"UPDATE {Item._meta.db_table} AS i SET status = %s, label = v.label, "
-        "confidence = v.confidence, labeled_at = now() "
-        "FROM unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confidence) "
+        f"confidence = v.confidence, labeled_at = now() FROM {_VALUES} "
         "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
         "AND i.status IN (%s, %s) RETURNING i.id"
     )
@@ -100,9 +97,7 @@ def items_review_send_bulk(
             sql,
             [
                 ItemStatus.REVIEW,
-                [int(i) for i in item_ids],
-                [None if label is None else orjson.dumps(label).decode() for label in labels],
-                [None if c is None else float(c) for c in confidences],
+                *_values(item_ids, labels, confidences),
                 project.organization_id,
                 project.pk,
                 ItemStatus.COMPLETE,
@@ -110,6 +105,21 @@ def items_review_send_bulk(
             ],
         )
         return [row[0] for row in cursor.fetchall()]
+
+
+# Per-item values of a bulk UPDATE on PostgreSQL, as the three arrays _values() makes.
+_VALUES = "unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confidence)"
+
+
+def _values(item_ids: Sequence[int], labels: Sequence, confidences: Sequence) -> list[list]:
+    """_VALUES' parameters; a None label or confidence is SQL NULL (as the ORM writes it)."""
+    import orjson
+
+    return [
+        [int(i) for i in item_ids],
+        [None if label is None else orjson.dumps(label).decode() for label in labels],
+        [None if c is None else float(c) for c in confidences],
+    ]
 
 
 @transaction.atomic
@@ -169,14 +179,11 @@ def items_consensus_bulk_set(
     Returns how many rows changed."""
     changed = 0
     if connection.vendor == "postgresql":
-        import orjson
-
         table = Item._meta.db_table
         annotation_table = Annotation._meta.db_table
         sql = (
             f"UPDATE {table} AS i SET label = v.label, confidence = v.confidence, "
-            "labeled_at = now() "
-            "FROM unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confidence) "
+            f"labeled_at = now() FROM {_VALUES} "
             "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
             "AND i.status = 'complete' "
             "AND (i.label IS DISTINCT FROM v.label OR i.confidence IS DISTINCT FROM v.confidence) "
@@ -189,9 +196,7 @@ def items_consensus_bulk_set(
                 cursor.execute(
                     sql,
                     [
-                        [int(i) for i in item_ids[start:stop]],
-                        [orjson.dumps(label).decode() for label in labels[start:stop]],
-                        [None if c is None else float(c) for c in confidences[start:stop]],
+                        *_values(item_ids[start:stop], labels[start:stop], confidences[start:stop]),
                         project.organization_id,
                         project.pk,
                     ],
