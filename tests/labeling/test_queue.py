@@ -255,28 +255,39 @@ def test_the_same_submission_twice_at_once_makes_one_label(world):
     user = world.users[Role.ANNOTATOR]
     items = ItemFactory.create_batch(10, dataset__project=project)
     outcomes: list = []
-    barrier = threading.Barrier(2)
 
     def submit(item):
         try:
-            barrier.wait(timeout=10)
             queue.annotation_submit(item=Item.objects.get(pk=item.pk), user=user, label="a")
             outcomes.append("created")
         except queue.Conflict:
             outcomes.append("conflict")
+
+    twice_at_once(items, submit)
+    assert sorted(outcomes) == ["conflict"] * 10 + ["created"] * 10
+    assert DailyUsage.objects.get(project=project).annotations == 10
+
+
+def twice_at_once(items, submit) -> None:
+    """submit(item) from two threads (two real connections) at the same moment, item by item;
+    each item then has one label, counted once."""
+    barrier = threading.Barrier(2)
+
+    def attempt(item):
+        try:
+            barrier.wait(timeout=10)
+            submit(item)
         finally:
             connections.close_all()
 
     for item in items:
-        threads = [threading.Thread(target=submit, args=(item,)) for _ in range(2)]
+        threads = [threading.Thread(target=attempt, args=(item,)) for _ in range(2)]
         for thread in threads:
             thread.start()
         for thread in threads:
             thread.join(timeout=30)
         assert Annotation.objects.filter(item=item).count() == 1
         assert Item.objects.get(pk=item.pk).done == 1
-    assert sorted(outcomes) == ["conflict"] * 10 + ["created"] * 10
-    assert DailyUsage.objects.get(project=project).annotations == 10
 
 
 def test_an_item_completed_again_after_one_more_label_is_counted_once(world):

@@ -20,7 +20,7 @@ from tenancy import services as tenancy_services
 from tenancy.models import Role
 
 from ..factories import ItemFactory
-from .test_queue import fresh_project
+from .test_queue import fresh_project, twice_at_once
 
 pytestmark = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the fast path calls PostgreSQL functions"
@@ -290,27 +290,13 @@ def test_the_same_submission_twice_at_once_through_the_front_makes_one_label(wor
     user = world.users[Role.ANNOTATOR]
     items = ItemFactory.create_batch(8, dataset__project=project)
     statuses: list = []
-    barrier = threading.Barrier(2)
 
     def submit(item):
-        client = _client(user)
-        try:
-            barrier.wait(timeout=10)
-            statuses.append(
-                client.post(
-                    f"/api/v1/items/{item.pk}/annotations/", {"label": "b"}, "json"
-                ).status_code
-            )
-        finally:
-            connections.close_all()
+        response = _client(user).post(
+            f"/api/v1/items/{item.pk}/annotations/", {"label": "b"}, "json"
+        )
+        statuses.append(response.status_code)
 
-    for item in items:
-        threads = [threading.Thread(target=submit, args=(item,)) for _ in range(2)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(timeout=30)
-        assert Annotation.objects.filter(item=item).count() == 1
-        assert Item.objects.get(pk=item.pk).done == 1
+    twice_at_once(items, submit)
     assert sorted(statuses) == [201] * 8 + [409] * 8
     assert DailyUsage.objects.get(project=project).annotations == 8
