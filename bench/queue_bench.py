@@ -8,9 +8,11 @@ Setup (in this process, through the services): a client organization, a project 
 and five labels, K vendor annotators assigned to it, ITEMS items imported from a JSONL file by
 the import task. Each annotator gets a token from POST /api/v1/auth/token/.
 
-Load: K separate processes (multiprocessing), each looping POST /api/v1/projects/{id}/next/
-then POST /api/v1/items/{item}/annotations/ with a random label until `next` answers 204, or
-until the time limit. Each process records the latency of every request and what the server
+Load: K separate processes (multiprocessing), each labeling with a random label until the queue
+is empty, or until the time limit. By default in the combined form (`--form combined`): one
+POST /api/v1/projects/{id}/next/, then each POST /api/v1/items/{item}/annotations/ carries
+`"next": true` and its answer holds the next task; `--form two-calls` sends `next` and a plain
+submission for every label. Each process records the latency of every request and what the server
 answered. The clients share the machine's cores with the server and the database, so each
 speaks HTTP/1.1 on a plain socket (Client: the request written in one piece; the status line,
 the headers and a Content-Length body read back), keeping the connection while the server
@@ -72,6 +74,8 @@ WORDS = (
 REQUEST_TIMEOUT = 60
 # A client stops after this many failed requests in a row (the server is down, or broken).
 MAX_ERRORS_IN_A_ROW = 20
+# What the server may answer in a clean run ("next null": a combined answer with nothing left).
+EXPECTED_ANSWERS = ("next 200", "next 204", "submit 201", "next null")
 
 
 # --- the simulated annotator (runs in its own process; stdlib only, never the database) ------
@@ -132,20 +136,23 @@ class Client:
 
 
 def annotator_run(spec: dict, go, result_path: str) -> None:
-    """next + submit until 204 or the deadline; the record goes to result_path (pickle)."""
+    """Label until the queue is empty or the deadline; the record goes to result_path (pickle).
+    Combined form: `next` once, then each submission asks for the next task in the same call;
+    two-call form: `next`, then a plain submission."""
     rng = random.Random(spec["seed"])
     conn = Client(spec["host"], spec["port"], spec["token"])
     next_path = f"/api/v1/projects/{spec['project_id']}/next/"
+    combined = spec["combined"]
     rec = {
         "index": spec["index"],
-        "next_ms": array("f"),  # latency of every `next`
+        "next_ms": array("f"),  # latency of every plain `next`
         "next_at": array("f"),  # when it answered, seconds after the start
-        "submit_ms": array("f"),
+        "submit_ms": array("f"),  # of every submission (with its next task when combined)
         "submit_at": array("f"),
         "acked": array("q"),  # (annotation id, item id) pairs of every 201, flattened
         "statuses": {},  # "next 200": n, "submit 201": n, ...
         "errors": [],  # first few unexpected answers, for the report
-        "finished": False,  # saw 204
+        "finished": False,  # saw 204 (or a combined answer's null next)
         "timed_out": False,
         "gave_up": False,
     }
@@ -153,12 +160,15 @@ def annotator_run(spec: dict, go, result_path: str) -> None:
     start = spec["start_wall"]
     deadline = time.monotonic() + spec["time_limit"] - (time.time() - start)
     in_a_row = 0
+    item = None  # the task in hand
+
+    def count(key: str) -> None:
+        rec["statuses"][key] = rec["statuses"].get(key, 0) + 1
 
     def note(kind: str, status, body: bytes) -> None:
-        key = f"{kind} {status}"
-        rec["statuses"][key] = rec["statuses"].get(key, 0) + 1
+        count(f"{kind} {status}")
         if len(rec["errors"]) < 5:
-            rec["errors"].append((key, body[:300].decode("utf-8", "replace")))
+            rec["errors"].append((f"{kind} {status}", body[:300].decode("utf-8", "replace")))
 
     while True:
         if time.monotonic() >= deadline:
@@ -167,30 +177,32 @@ def annotator_run(spec: dict, go, result_path: str) -> None:
         if in_a_row >= MAX_ERRORS_IN_A_ROW:
             rec["gave_up"] = True
             break
-        sent = time.perf_counter()
-        try:
-            status, body = conn.post(next_path, b"")
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            note("next", type(exc).__name__, str(exc).encode())
-            in_a_row += 1
-            time.sleep(0.05)
-            continue
-        took = time.perf_counter() - sent
-        rec["next_ms"].append(took * 1000)
-        rec["next_at"].append(time.time() - start)
-        if status == 204:
-            rec["statuses"]["next 204"] = rec["statuses"].get("next 204", 0) + 1
-            rec["finished"] = True
-            break
-        if status != 200:
-            note("next", status, body)
-            in_a_row += 1
-            time.sleep(0.05)
-            continue
-        rec["statuses"]["next 200"] = rec["statuses"].get("next 200", 0) + 1
-        item = orjson.loads(body)["item"]
-        payload = orjson.dumps({"label": rng.choice(LABELS), "duration_ms": rng.randint(800, 9000)})
+        if item is None:
+            sent = time.perf_counter()
+            try:
+                status, body = conn.post(next_path, b"")
+            except (OSError, http.client.HTTPException) as exc:
+                conn.close()
+                note("next", type(exc).__name__, str(exc).encode())
+                in_a_row += 1
+                time.sleep(0.05)
+                continue
+            took = time.perf_counter() - sent
+            rec["next_ms"].append(took * 1000)
+            rec["next_at"].append(time.time() - start)
+            if status == 204:
+                count("next 204")
+                rec["finished"] = True
+                break
+            if status != 200:
+                note("next", status, body)
+                in_a_row += 1
+                time.sleep(0.05)
+                continue
+            count("next 200")
+            item = orjson.loads(body)["item"]
+        label = {"label": rng.choice(LABELS), "duration_ms": rng.randint(800, 9000)}
+        payload = orjson.dumps({**label, "next": True} if combined else label)
         sent = time.perf_counter()
         try:
             status, body = conn.post(f"/api/v1/items/{item}/annotations/", payload)
@@ -199,16 +211,32 @@ def annotator_run(spec: dict, go, result_path: str) -> None:
             conn.close()
             note("submit", type(exc).__name__, str(exc).encode())
             in_a_row += 1
+            item = None
             continue
         rec["submit_ms"].append((time.perf_counter() - sent) * 1000)
         rec["submit_at"].append(time.time() - start)
-        if status == 201:
-            rec["statuses"]["submit 201"] = rec["statuses"].get("submit 201", 0) + 1
-            rec["acked"].extend((orjson.loads(body)["id"], item))
-            in_a_row = 0
-        else:
+        if status != 201:
             note("submit", status, body)  # 409 included: a held lease must never get one
             in_a_row += 1
+            item = None
+            continue
+        count("submit 201")
+        in_a_row = 0
+        answer = orjson.loads(body)
+        if not combined:
+            rec["acked"].extend((answer["id"], item))
+            item = None
+            continue
+        rec["acked"].extend((answer["annotation"]["id"], item))
+        if answer.get("next_error"):
+            note("submit next_error", 201, body)
+            item = None
+        elif answer["next"] is None:
+            count("next null")
+            rec["finished"] = True
+            break
+        else:
+            item = answer["next"]["item"]
     conn.close()
     rec["end"] = time.time() - start
     usage = resource.getrusage(resource.RUSAGE_SELF)
@@ -504,7 +532,7 @@ def verify(project, people, records, items: int) -> bool:
     for rec in records:
         for key, n in rec["statuses"].items():
             statuses[key] = statuses.get(key, 0) + n
-    expected_answers = ("next 200", "next 204", "submit 201")
+    expected_answers = EXPECTED_ANSWERS
     unexpected = {k: n for k, n in statuses.items() if k not in expected_answers}
 
     print(f"verify (database: {len(rows):,} annotation rows, {item_rows:,} items):")
@@ -588,6 +616,12 @@ def main() -> None:
     parser.add_argument("--annotators", type=int, default=32)
     parser.add_argument("--url", default=os.environ.get("BENCH_WEB_URL", "http://127.0.0.1:8390"))
     parser.add_argument("--time-limit", type=float, default=600, help="seconds (default 600)")
+    parser.add_argument(
+        "--form",
+        choices=["combined", "two-calls"],
+        default="combined",
+        help="submissions ask for the next task in the same call (default), or next + submit",
+    )
     args = parser.parse_args()
     if connection.vendor != "postgresql":
         sys.exit("Run this on PostgreSQL (DATABASE_URL=postgres://...), or use bench/run.sh.")
@@ -597,8 +631,9 @@ def main() -> None:
     cores = os.cpu_count()
     workers = os.environ.get("WEB_WORKERS", "?")
     print(
-        f"queue benchmark: {args.items:,} items x overlap {OVERLAP}, {args.annotators} annotator "
-        f"processes -> {args.url} (gunicorn, {workers} sync workers), PostgreSQL "
+        f"queue benchmark ({args.form}): {args.items:,} items x overlap {OVERLAP}, "
+        f"{args.annotators} annotator processes -> {args.url} "
+        f"(gunicorn, {workers} sync workers), PostgreSQL "
         f"{connection.settings_dict['HOST']}:{connection.settings_dict['PORT']} "
         f"(web CONN_MAX_AGE={os.environ.get('WEB_CONN_MAX_AGE', '600')})"
     )
@@ -622,6 +657,7 @@ def main() -> None:
                 "port": parts.port or 80,
                 "seed": 1000 + n,
                 "time_limit": args.time_limit,
+                "combined": args.form == "combined",
             }
         )
     load_before = os.getloadavg()
@@ -694,21 +730,24 @@ def main() -> None:
         for key, n in rec["statuses"].items():
             answers[key] = answers.get(key, 0) + n
     conflicts = sum(n for key, n in answers.items() if key.endswith(" 409"))
-    others = sum(
-        n for key, n in answers.items() if key not in ("next 200", "next 204", "submit 201")
-    )
+    others = sum(n for key, n in answers.items() if key not in EXPECTED_ANSWERS)
     print(
         f"answers: next 200 x{answers.get('next 200', 0):,}, "
         f"next 204 x{answers.get('next 204', 0)}, "
-        f"submit 201 x{answers.get('submit 201', 0):,}; 409s {conflicts}, "
+        f"submit 201 x{answers.get('submit 201', 0):,}, "
+        f"combined answers with no next x{answers.get('next null', 0)}; 409s {conflicts}, "
         f"other errors {others - conflicts}"
     )
+    submit_name = "submit+next" if args.form == "combined" else "submit"
     print(latency_line("next", [ms for rec in records for ms in rec["next_ms"]]))
-    print(latency_line("submit", [ms for rec in records for ms in rec["submit_ms"]]))
-    next_sorted = sorted(ms for rec in records for ms in rec["next_ms"])
+    print(latency_line(submit_name, [ms for rec in records for ms in rec["submit_ms"]]))
+    # The call the annotator waits on between two labels: the combined one, or `next`.
+    key = "submit_ms" if args.form == "combined" else "next_ms"
+    waited = sorted(ms for rec in records for ms in rec[key])
+    name = submit_name if args.form == "combined" else "next"
     print(
-        f"target p99 next < 150 ms: {'met' if pct(next_sorted, 0.99) < 150 else 'NOT met'} "
-        f"({pct(next_sorted, 0.99):.1f} ms)"
+        f"target p99 {name} < 150 ms: {'met' if pct(waited, 0.99) < 150 else 'NOT met'} "
+        f"({pct(waited, 0.99):.1f} ms)"
     )
     timeline(records, wall)
     if statements:
@@ -742,7 +781,8 @@ def main() -> None:
             )
             if spent[key] is not None
         )
-        print(f"CPU per annotation (one next + one submit): {per}")
+        calls = "one combined call" if args.form == "combined" else "one next + one submit"
+        print(f"CPU per annotation ({calls}): {per}")
     print(
         f"load average after the run: {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}"
     )
@@ -756,7 +796,8 @@ def main() -> None:
     )
     ok = verify(project, people, records, args.items) and finished and not waiting
     print(f"result: {'PASS' if ok else 'FAIL'}")
-    print(f"reproduce: bash bench/run.sh queue {args.items} {args.annotators}")
+    form = "" if args.form == "combined" else " two-calls"
+    print(f"reproduce: bash bench/run.sh queue {args.items} {args.annotators}{form}")
     if not ok:
         sys.exit(1)
 

@@ -2,7 +2,8 @@
 # Run a benchmark against a throwaway PostgreSQL cluster (durable settings: fsync on).
 #
 #   bash bench/run.sh import [ROWS]
-#   bash bench/run.sh queue [ITEMS] [ANNOTATORS]   (also gunicorn, Redis, a Celery worker; env
+#   bash bench/run.sh queue [ITEMS] [ANNOTATORS] [combined|two-calls]
+#                                                  (also gunicorn, Redis, a Celery worker; env
 #                                                   BENCH_WEB_PORT, BENCH_REDIS_PORT,
 #                                                   BENCH_WEB_WORKERS, BENCH_TIME_LIMIT)
 #   bash bench/run.sh qa [ITEMS]                   (agreement report + Dawid-Skene, 5 and 20 labels)
@@ -55,7 +56,7 @@ case "$name" in
     # the benchmark's own setup (the import) runs in its process, without the broker
     env -u CELERY_BROKER_URL .venv/bin/python bench/queue_bench.py --items "${1:-100000}" \
       --annotators "${2:-32}" --url "http://127.0.0.1:$WEB_PORT" \
-      --time-limit "${BENCH_TIME_LIMIT:-600}" ;;
+      --time-limit "${BENCH_TIME_LIMIT:-600}" --form "${3:-combined}" ;;
   qa) .venv/bin/python bench/qa_bench.py --items "${1:-1000000}" ;;
   export) MEDIA_ROOT=$LQA_VAR/media .venv/bin/python bench/export_bench.py --items "${1:-1000000}" ;;
   billing)

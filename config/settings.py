@@ -85,9 +85,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
-# The task queue's `next` and submissions answered in front of Django, one database call each
-# (labeling/fastpath.py, config/wsgi.py); off: Django answers them as every other request.
-LABELING_FAST_PATH = env_bool("LABELING_FAST_PATH", True)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import base64
 import binascii
+import logging
 
+from django.db import DatabaseError
 from drf_spectacular.utils import (
     OpenApiParameter,
+    PolymorphicProxySerializer,
     extend_schema,
     extend_schema_field,
     inline_serializer,
@@ -22,6 +25,8 @@ from tenancy.selectors import user_may_annotate, user_may_change_project, user_r
 from . import queue, selectors
 from .imports.services import import_job_create
 from .models import ImportFormat, ImportJob, ItemStatus, OnError
+
+logger = logging.getLogger(__name__)
 
 # Who may read a project's data (items, imports, datasets): the client's people, the
 # operators and the QA leads; annotators work through the task queue only.
@@ -286,7 +291,7 @@ def task_payload(lease) -> dict:
 
 
 def task_representation(*, item_id: int, data, prelabel: dict | None, lease_expires) -> dict:
-    """A task as `next` answers it (also labeling.fastpath's)."""
+    """A task as `next` answers it."""
     return _TASK_OUTPUT.to_representation(
         {"item": item_id, "data": data, "prelabel": prelabel, "lease_expires": lease_expires}
     )
@@ -311,18 +316,33 @@ class ProjectNextApi(ProjectApi):
 class AnnotationInput(serializers.Serializer):
     label = serializers.JSONField()
     duration_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
+    next = serializers.BooleanField(
+        required=False, default=False, help_text="Answer with the caller's next task as well."
+    )
+
+
+class AnnotationCreatedOutput(serializers.Serializer):
+    id = serializers.IntegerField()
+    item_status = serializers.CharField()
+
+
+class AnnotationCreatedWithNextOutput(serializers.Serializer):
+    annotation = AnnotationCreatedOutput()
+    next = TaskOutput(allow_null=True, help_text="null: nothing is left for the caller.")
+
+
+NEXT_FAILED = "The label is saved; the next task could not be fetched: ask for it with next/."
 
 
 class ItemAnnotationCreateApi(TenantApi):
     @extend_schema(
         request=AnnotationInput,
-        responses={
-            201: inline_serializer(
-                "AnnotationCreated",
-                {"id": serializers.IntegerField(), "item_status": serializers.CharField()},
-            )
-        },
-    )
+        responses={201: PolymorphicProxySerializer(
+            component_name="AnnotationCreateAnswer",
+            serializers=[AnnotationCreatedOutput, AnnotationCreatedWithNextOutput],
+            resource_type_field_name=None,
+        )},
+    )  # fmt: skip
     def post(self, request, item_id):
         item = selectors.access_item(user=request.user, item_id=item_id)
         _require_annotator(self, request.user, item.project)
@@ -337,10 +357,22 @@ class ItemAnnotationCreateApi(TenantApi):
             )
         except queue.Conflict as exc:
             raise ConflictError(str(exc)) from exc
-        return Response(
-            {"id": annotation.pk, "item_status": annotation.item.status},
-            status=status.HTTP_201_CREATED,
-        )
+        created = {"id": annotation.pk, "item_status": annotation.item.status}
+        if not serializer.validated_data["next"]:
+            return Response(created, status=status.HTTP_201_CREATED)
+        # The combined call: the label is committed (annotation_submit's own transaction);
+        # the claim is the same service `next/` calls, in a transaction of its own. A claim
+        # that fails leaves the committed label answered as committed.
+        try:
+            lease = queue.lease_next(project=item.project, user=request.user)
+        except DatabaseError:
+            logger.warning("queue.next_after_submit_failed", exc_info=True)
+            answer = {"annotation": created, "next": None, "next_error": NEXT_FAILED}
+            return Response(answer, status=status.HTTP_201_CREATED)
+        if lease is not None:
+            lease.item.project = item.project
+        task = task_payload(lease) if lease is not None else None
+        return Response({"annotation": created, "next": task}, status=status.HTTP_201_CREATED)
 
 
 class ItemSkipApi(TenantApi):

@@ -133,11 +133,18 @@ def access_assignment(*, project: Project, assignment_id: int | str) -> ProjectA
 
 
 def user_may_annotate(*, user: User, project: Project) -> bool:
-    """Only assigned annotators label (an operator is not one unless assigned)."""
+    """Only assigned annotators label (an operator is not one unless assigned). The rule is
+    _MAY_ANNOTATE_SQL, which project_read() also reads along with the project."""
     known = getattr(project, _MAY_ANNOTATE, None)
     if known is not None and known[0] == user.pk:
         return known[1]
-    return project.assignments.filter(user_id=user.pk, role=WorkforceRole.ANNOTATOR).exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f'SELECT {_MAY_ANNOTATE_SQL} FROM "{Project._meta.db_table}" p WHERE p."id" = %s',
+            [*_may_annotate_params(user), project.pk],
+        )
+        row = cursor.fetchone()
+    return bool(row and row[0])
 
 
 # The answer of user_may_annotate, read along with the project by project_read(): (user id,
@@ -147,6 +154,12 @@ _MAY_ANNOTATE = "_lqa_may_annotate"
 _PROJECT = Columns(Project, "p")
 _ORGANIZATION = Columns(Organization, "o")
 _ASSIGNED = f'SELECT 1 FROM "{ProjectAssignment._meta.db_table}" a WHERE a."project_id" = p."id"'
+# Who may annotate project `p`: the one statement of the rule (user_may_annotate).
+_MAY_ANNOTATE_SQL = f'EXISTS ({_ASSIGNED} AND a."user_id" = %s AND a."role" = %s)'
+
+
+def _may_annotate_params(user: User) -> list:
+    return [user.pk, WorkforceRole.ANNOTATOR.value]
 
 
 @dataclass(frozen=True)
@@ -183,13 +196,10 @@ def project_read(*, user: User) -> ProjectRead:
         condition, params = "1 = 0", []
     return ProjectRead(
         user=user,
-        columns=(
-            f"{_PROJECT.sql}, {_ORGANIZATION.sql}, "
-            f'EXISTS ({_ASSIGNED} AND a."user_id" = %s AND a."role" = %s)'
-        ),
+        columns=f"{_PROJECT.sql}, {_ORGANIZATION.sql}, {_MAY_ANNOTATE_SQL}",
         joins=f'JOIN "{Organization._meta.db_table}" o ON o."id" = p."organization_id"',
         condition=condition,
-        params=[user.pk, WorkforceRole.ANNOTATOR.value, *params],
+        params=[*_may_annotate_params(user), *params],
     )
 
 

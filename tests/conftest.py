@@ -10,12 +10,11 @@ from celery._state import _set_task_join_will_block
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connections
-from django.test.client import ClientHandler
 from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config import celery_app
-from labeling import fastpath, queue
+from labeling import queue
 from labeling.models import Item, ItemStatus, Lease, ModelStatus, ModelVersion
 from qa.consensus import review_open
 from qa.models import Audit, Export, ReviewReason
@@ -46,21 +45,6 @@ def django_db_setup(django_db_setup, django_db_blocker):
     yield
     with django_db_blocker.unblock():
         connections.close_all()
-
-
-@pytest.fixture(autouse=True, scope="session")
-def queue_front_in_the_test_client():
-    """The test client's requests go through the task queue's front (labeling.fastpath), as
-    gunicorn's do (config/wsgi.py): every API test then also tests its answers."""
-    original = ClientHandler.__call__
-
-    def call(handler, environ):
-        response = fastpath.answer_response(environ)
-        return original(handler, environ) if response is None else response
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(ClientHandler, "__call__", call)
-        yield
 
 
 @pytest.fixture(autouse=True)

@@ -2,8 +2,7 @@
 
 The functions are labeling/migrations/0007_queue_functions.py's: labeling_claim() and
 labeling_submission() do what lease_next() and annotation_submit() decide, once the caller is
-known and the label is clean; labeling_next() and labeling_submit() also read the caller from
-their token, for the fast path (labeling/fastpath.py), which then answers in one statement.
+known and the label is clean.
 The rules are the ORM path's, beside them in __init__.py (SQLite, the demo, runs that one; the
 test suite runs both on PostgreSQL, and compares them in tests/labeling/test_queue*.py).
 """
@@ -20,8 +19,6 @@ from ..models import Item, Lease
 
 _CLAIM = "SELECT * FROM labeling_claim(%s, %s, %s, %s, %s, %s, %s, %s)"
 _SUBMISSION = "SELECT * FROM labeling_submission(%s, %s, %s, %s::jsonb, %s, %s, %s, %s)"
-_NEXT = "SELECT * FROM labeling_next(%s, %s, %s, %s, %s, %s)"
-_SUBMIT = "SELECT * FROM labeling_submit(%s, %s, %s::jsonb, %s, %s, %s)"
 
 
 def json_loaded(value):
@@ -105,42 +102,3 @@ def submission(
         cursor.execute(_SUBMISSION, params)
         return Submission(*cursor.fetchone())
 
-
-# --- the fast path: the caller from their token, in the same call ---------------------------
-
-
-class Task(NamedTuple):
-    user_id: int
-    shown: bool | None  # the pre-label is shown with the task
-    lease_id: int | None  # None: nothing left for this person (204)
-    item_id: int | None
-    expires_at: datetime.datetime | None
-    data: str | None  # jsonb text
-    prelabel: str | None
-    prelabel_confidence: float | None
-
-
-def next_for_token(
-    cursor, *, key: str, project_id: int, now, gold_draw: float, blind_draw: float, attempts: int
-) -> Task | None:
-    """lease_next() for the token's person; None when they are not plainly one of the project's
-    annotators (labeling_next()), and nothing was done."""
-    cursor.execute(_NEXT, [key, project_id, now, gold_draw, blind_draw, attempts])
-    row = cursor.fetchone()
-    return None if row is None else Task(*row)
-
-
-class Submitted(NamedTuple):
-    outcome: str  # 'ok'; 'pass': nothing written, the full stack decides
-    annotation_id: int | None
-    item_status: str | None
-    completes: bool | None
-    organization_id: int | None
-    project_id: int | None
-
-
-def submit_for_token(
-    cursor, *, key: str, item_id: int, label_json: str, duration_ms, now, day
-) -> Submitted:
-    cursor.execute(_SUBMIT, [key, item_id, label_json, duration_ms, now, day])
-    return Submitted(*cursor.fetchone())

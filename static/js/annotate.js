@@ -315,14 +315,10 @@
     sync();
     call("POST", urls.next).then(function (res) {
       if (res.status === 200 && res.data) { present(res.data); return; }
+      if (res.status === 204) { nothingLeft(announceNothingNew); return; }
       busy = false;
       task = null;
       taskCard.dataset.item = "";
-      if (res.status === 204) {
-        show("done");
-        if (announceNothingNew) toast("Still nothing for you. Try again in a little while.");
-        return;
-      }
       $("failed-message").textContent = reason(res);
       show("failed");
     }, function () {
@@ -330,6 +326,22 @@
       $("failed-message").textContent = OFFLINE;
       show("failed");
     });
+  }
+
+  function nothingLeft(announce) {
+    busy = false;
+    task = null;
+    taskCard.dataset.item = "";
+    show("done");
+    if (announce) toast("Still nothing for you. Try again in a little while.");
+  }
+
+  // The task that came back with a submission: null when nothing is left (or, with an
+  // error, when it could not be fetched: then ask for it as usual).
+  function arrive(body, error) {
+    if (body) { present(body); return; }
+    if (error) { next(false); return; }
+    nothingLeft(false);
   }
 
   function pick(index) {
@@ -352,12 +364,13 @@
     busy = true;
     sync();
     const duration = Math.min(MAX_DURATION_MS, Math.max(0, Math.round(performance.now() - current.shownAt)));
-    const body = {label: multilabel ? selected.slice() : selected[0], duration_ms: duration};
+    // The combined call: the label and the next task in one request.
+    const body = {label: multilabel ? selected.slice() : selected[0], duration_ms: duration, next: true};
     call("POST", withId(urls.annotate, current.item), body).then(function (res) {
       if (res.status === 201 && res.data) {
-        last = {annotation: res.data.id, item: current.item, until: current.expiresAt};
+        last = {annotation: res.data.annotation.id, item: current.item, until: current.expiresAt};
         refreshStats();
-        next(false);
+        arrive(res.data.next, res.data.next_error);
         return;
       }
       if (res.status === 400) {

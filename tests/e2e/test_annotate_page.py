@@ -112,6 +112,11 @@ def test_annotator_labels_five_items_with_the_keyboard_and_skips_one(
     make_items(project, 8)
     earlier = e2e_world.a.annotation  # the world's: one label by "ann" today already
     log_in("ann")
+    posts: list = []  # (path, body) of every POST the page sends to the API
+    page.on(
+        "request",
+        lambda r: r.method == "POST" and "/api/v1/" in r.url and posts.append((r.url, r.post_data)),
+    )
 
     first = open_annotate_page(page, project)
     expect(page.get_by_test_id("today-count")).to_have_text("1")
@@ -146,6 +151,11 @@ def test_annotator_labels_five_items_with_the_keyboard_and_skips_one(
 
     annotations = Annotation.objects.filter(annotator__user=ann).exclude(pk=earlier.pk)
     assert {a.item_id: a.label for a in annotations} == chosen
+    # Each label and its next task came in one request (the combined call): next/ was asked
+    # only when the page opened and after the skip.
+    submissions = [json.loads(body) for url, body in posts if url.endswith("/annotations/")]
+    assert len(submissions) == 5 and all(body["next"] is True for body in submissions)
+    assert sum(url.endswith("/next/") for url, _ in posts) == 2
     assert all(a.duration_ms is not None and a.duration_ms > 0 for a in annotations)
     # What was shown was the item's own text.
     texts = dict(Item.objects.filter(pk__in=chosen).values_list("pk", "data__text"))

@@ -22,30 +22,11 @@ pytestmark = pytest.mark.skipif(
 )
 
 
-def test_next_and_submit_in_one_statement_each(world, api, django_assert_num_queries):
-    """The fast path (labeling.fastpath): one call each, the token read in it."""
-    client = api.as_user(world.users[Role.ANNOTATOR])
-    url = f"/api/v1/projects/{world.a.project.pk}/next/"
-    with django_assert_num_queries(1):
-        task = client.post(url).json()
-    with django_assert_num_queries(1):
-        assert client.post(url).json() == task
-    with django_assert_num_queries(1):
-        created = client.post(
-            f"/api/v1/items/{task['item']}/annotations/", {"label": "positive"}, format="json"
-        )
-    assert created.status_code == 201
-    assert Annotation.objects.get(pk=created.json()["id"]).label == "positive"
-
-
-def test_the_api_views_claim_and_submit_in_one_call_each(
-    world, api, settings, django_assert_num_queries
-):
-    """Without the fast path: the token with the caller's membership, the project (or item)
-    with the assignment, then one call; a savepoint and its release around it here (inside the
-    test's transaction; BEGIN and COMMIT in production). The submission also reads the
-    caller's annotator identity."""
-    settings.LABELING_FAST_PATH = False
+def test_the_api_views_claim_and_submit_in_one_call_each(world, api, django_assert_num_queries):
+    """The token with the caller's membership, the project (or item) with the assignment, then
+    one call; a savepoint and its release around it here (inside the test's transaction; BEGIN
+    and COMMIT in production). The submission also reads the caller's annotator identity; the
+    combined call adds the claim's savepoint, its call and its release."""
     client = api.as_user(world.users[Role.ANNOTATOR])
     url = f"/api/v1/projects/{world.a.project.pk}/next/"
     with django_assert_num_queries(5):
@@ -55,6 +36,19 @@ def test_the_api_views_claim_and_submit_in_one_call_each(
             f"/api/v1/items/{task['item']}/annotations/", {"label": "positive"}, format="json"
         )
     assert created.status_code == 201
+
+
+def test_the_combined_call_adds_one_claim_to_the_submission(world, api, django_assert_num_queries):
+    """The submission's 6 statements, then the claim's savepoint, its call and its release."""
+    project = fresh_project(world, overlap=1)
+    ItemFactory.create_batch(2, dataset__project=project)
+    client = api.as_user(world.users[Role.ANNOTATOR])
+    task = client.post(f"/api/v1/projects/{project.pk}/next/").json()
+    with django_assert_num_queries(9):
+        combined = client.post(
+            f"/api/v1/items/{task['item']}/annotations/", {"label": "b", "next": True}, "json"
+        )
+    assert combined.status_code == 201 and combined.json()["next"]["item"] != task["item"]
 
 
 @pytest.mark.django_db(transaction=True)
