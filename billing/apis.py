@@ -8,9 +8,10 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import serializers, status
 from rest_framework.response import Response
 
+from core.api import Allow
+from core.roles import ANY, CLIENT_SIDE, OPERATORS
 from tenancy.apis import ProjectApi, TenantApi
 from tenancy.models import Role
-from tenancy.selectors import user_is_operator, user_role
 
 from . import periods, selectors, services
 from .models import COUNTERS, RateCard
@@ -27,8 +28,9 @@ class BilledOrganizationApi(TenantApi):
     """Base of organizations/{id}/<billing>/: the client organization, resolved once (404 for
     another tenant's, 403 for the vendor's workforce)."""
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    roles = {"GET": Allow(CLIENT_SIDE, "Only operators and the client's people see its usage.")}
+
+    def resolve(self, request, **kwargs) -> None:
         self.organization = selectors.access_billed_organization(
             user=request.user, organization_id=kwargs["organization_id"]
         )
@@ -161,6 +163,11 @@ class RateCardInput(serializers.Serializer):
 
 
 class OrganizationRateCardListCreateApi(BilledOrganizationApi):
+    roles = {
+        **BilledOrganizationApi.roles,
+        "POST": Allow(OPERATORS, "Only operators set a client's prices."),
+    }
+
     @extend_schema(responses=RateCardOutput(many=True))
     def get(self, request, organization_id):
         cards = selectors.rate_card_list(organization=self.organization)
@@ -170,8 +177,6 @@ class OrganizationRateCardListCreateApi(BilledOrganizationApi):
     def post(self, request, organization_id):
         """A new rate card. Periods never overlap; one that starts while an open-ended card
         runs is a price change and ends that card the day before."""
-        if not user_is_operator(request.user):
-            self.deny("Only operators set a client's prices.")
         serializer = RateCardInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         card = services.rate_card_create(
@@ -196,20 +201,18 @@ class ProjectSlaApi(ProjectApi):
     """The project's turnaround target: 90% of the items completed within `target_hours` of
     their import, day by day (null: none)."""
 
-    def _check_may_read(self, request):
-        if user_role(request.user) == Role.ANNOTATOR:
-            self.deny("Annotators do not see the project's service level.")
+    roles = {
+        "GET": Allow(ANY - {Role.ANNOTATOR}, "Annotators do not see the project's service level."),
+        "PUT": Allow(OPERATORS, "Only operators set a project's service level."),
+    }
 
     @extend_schema(responses=SlaOutput)
     def get(self, request, project_id):
-        self._check_may_read(request)
         sla = selectors.project_sla(project=self.project)
         return Response({"project": self.project.pk, "target_hours": sla and sla.target_hours})
 
     @extend_schema(request=SlaInput, responses=SlaOutput)
     def put(self, request, project_id):
-        if not user_is_operator(request.user):
-            self.deny("Only operators set a project's service level.")
         serializer = SlaInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         sla = services.project_sla_set(

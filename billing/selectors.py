@@ -17,7 +17,8 @@ from django.db.models import Q, Sum
 from django.http import Http404
 from django.utils import timezone
 
-from tenancy.models import Organization, OrganizationKind, Project, Role
+from core.roles import CLIENT_SIDE
+from tenancy.models import Organization, OrganizationKind, Project
 from tenancy.selectors import access_organization, user_role
 
 from . import statements, turnaround
@@ -32,8 +33,6 @@ from .models import (
 )
 from .periods import UsageRange, month_parse
 
-# Who reads a client's usage, statements and throughput: its own people and the operators.
-BILLING_READERS = frozenset({Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER})
 # The currency of a statement for a client that has no rate card yet.
 DEFAULT_CURRENCY = "USD"
 # A project's turnaround target holds on a day when this share of its completions met it.
@@ -45,7 +44,7 @@ def access_billed_organization(*, user, organization_id: int | str) -> Organizat
     (404); the vendor's workforce sees its own organization but no billing (403); the vendor
     organization itself is not billed (404)."""
     organization = access_organization(user=user, organization_id=organization_id)
-    if user_role(user) not in BILLING_READERS:
+    if user_role(user) not in CLIENT_SIDE:
         raise PermissionDenied("Only operators and the client's people see its usage.")
     if organization.kind != OrganizationKind.CLIENT:
         raise Http404("Only client organizations are billed.")

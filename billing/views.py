@@ -8,6 +8,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from core.formulas import cell_guard
 from tenancy.models import Project
 
 from . import charts, periods, selectors
@@ -88,7 +89,7 @@ def organization_statement_csv(request, organization_id: int, month: str):
             "amount",
         ]
     )
-    name = _cell(organization.name)
+    name = cell_guard(organization.name)
     for line in statement.lines:
         writer.writerow(
             [
@@ -97,7 +98,7 @@ def organization_statement_csv(request, organization_id: int, month: str):
                 statement.currency,
                 line.period_from.isoformat(),
                 line.period_to.isoformat(),
-                _cell(line.description),
+                cell_guard(line.description),
                 line.quantity,
                 f"{line.unit_price:.4f}",
                 f"{line.amount:.2f}",
@@ -117,8 +118,3 @@ def organization_statement_csv(request, organization_id: int, month: str):
         ]
     )
     return response
-
-
-def _cell(text: str) -> str:
-    """Text a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text

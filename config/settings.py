@@ -204,7 +204,7 @@ REST_FRAMEWORK = {
         "rest_framework.parsers.FormParser",
         "rest_framework.parsers.MultiPartParser",
     ],
-    "EXCEPTION_HANDLER": "tenancy.apis.exception_handler",
+    "EXCEPTION_HANDLER": "core.api.exception_handler",
     "UNAUTHENTICATED_USER": "django.contrib.auth.models.AnonymousUser",
 }
 SPECTACULAR_SETTINGS = {
@@ -222,7 +222,7 @@ SPECTACULAR_SETTINGS = {
     "COMPONENT_SPLIT_REQUEST": True,
     # Several models have a `status` or a `format` with their own choices: name each set.
     "ENUM_NAME_OVERRIDES": {
-        "JobStatusEnum": "labeling.models.ImportStatus",  # imports and exports alike
+        "JobStatusEnum": "core.jobs.JobStatus",  # imports, exports and models alike
         "ItemStatusEnum": "labeling.models.ItemStatus",
         "ReviewStatusEnum": "qa.models.ReviewStatus",
         "AuditStatusEnum": "qa.models.Audit.Status",

@@ -18,9 +18,10 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
+from core.api import Allow
+from core.roles import CLIENT_MANAGERS, CLIENT_SIDE, LABELERS, PROJECT_READERS
 from tenancy.apis import ProjectApi, TenantApi
-from tenancy.models import Role
-from tenancy.selectors import user_may_annotate, user_may_change_project, user_role
+from tenancy.selectors import user_may_annotate, user_may_change_project
 
 from . import queue, selectors
 from .imports.services import import_job_create
@@ -28,15 +29,12 @@ from .models import ImportFormat, ImportJob, ItemStatus, OnError
 
 logger = logging.getLogger(__name__)
 
-# Who may read a project's data (items, imports, datasets): the client's people, the
-# operators and the QA leads; annotators work through the task queue only.
-DATA_READERS = {Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER, Role.QA_LEAD}
-CLIENT_SIDE = {Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER}
 
 
-def _require(api: TenantApi, user, roles: set, message: str) -> None:
-    if user_role(user) not in roles:
-        api.deny(message)
+_IMPORTS_READ = Allow(CLIENT_SIDE, "Imports are the client's and operators'.")
+_UPLOAD = Allow(CLIENT_MANAGERS, "Only operators and the client's admins upload datasets.")
+_DATA_READ = Allow(PROJECT_READERS, "Annotators see items through the queue.")
+_LABEL = Allow(LABELERS, "Only the project's annotators label its items.")
 
 
 class ImportJobOutput(serializers.ModelSerializer):
@@ -89,10 +87,10 @@ class ImportCreateInput(serializers.Serializer):
 
 class ProjectImportListCreateApi(ProjectApi):
     parser_classes = [MultiPartParser]
+    roles = {"GET": _IMPORTS_READ, "POST": _UPLOAD}
 
     @extend_schema(responses=ImportJobOutput(many=True))
     def get(self, request, project_id):
-        _require(self, request.user, CLIENT_SIDE, "Imports are the client's and operators'.")
         jobs = selectors.import_job_list(project=self.project)[:200]
         return Response(ImportJobOutput(jobs, many=True).data)
 
@@ -102,7 +100,7 @@ class ProjectImportListCreateApi(ProjectApi):
     )
     def post(self, request, project_id):
         if not user_may_change_project(user=request.user, project=self.project):
-            self.deny("Only operators and the client's admins upload datasets.")
+            self.deny(_UPLOAD.message)
         serializer = ImportCreateInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -119,11 +117,14 @@ class ProjectImportListCreateApi(ProjectApi):
 
 
 class ImportJobDetailApi(TenantApi):
+    roles = {"GET": _IMPORTS_READ}
+
+    def resolve(self, request, **kwargs) -> None:
+        self.job = selectors.access_import_job(user=request.user, job_id=kwargs["job_id"])
+
     @extend_schema(responses=ImportJobOutput)
     def get(self, request, job_id):
-        job = selectors.access_import_job(user=request.user, job_id=job_id)
-        _require(self, request.user, CLIENT_SIDE, "Imports are the client's and operators'.")
-        return Response(ImportJobOutput(job).data)
+        return Response(ImportJobOutput(self.job).data)
 
 
 class DatasetOutput(serializers.Serializer):
@@ -134,9 +135,10 @@ class DatasetOutput(serializers.Serializer):
 
 
 class ProjectDatasetListApi(ProjectApi):
+    roles = {"GET": _DATA_READ}
+
     @extend_schema(responses=DatasetOutput(many=True))
     def get(self, request, project_id):
-        _require(self, request.user, DATA_READERS, "Annotators see items through the queue.")
         return Response(DatasetOutput(selectors.dataset_list(project=self.project), many=True).data)
 
 
@@ -206,6 +208,8 @@ def _decode_cursor(cursor: str) -> int:
 
 
 class ProjectItemListApi(ProjectApi):
+    roles = {"GET": _DATA_READ}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", enum=ItemStatus.values),
@@ -219,7 +223,6 @@ class ProjectItemListApi(ProjectApi):
         ),
     )
     def get(self, request, project_id):
-        _require(self, request.user, DATA_READERS, "Annotators see items through the queue.")
         params = request.query_params
         item_status = params.get("status") or None
         if item_status and item_status not in ItemStatus.values:
@@ -250,12 +253,19 @@ class ProjectItemListApi(ProjectApi):
         return Response({"results": ItemOutput(items, many=True).data, "next": next_url})
 
 
-class ItemDetailApi(TenantApi):
+class ItemApi(TenantApi):
+    """Base of the endpoints under items/{item_id}/: the item, through the caller's scope."""
+
+    def resolve(self, request, **kwargs) -> None:
+        self.item = selectors.access_item(user=request.user, item_id=kwargs["item_id"])
+
+
+class ItemDetailApi(ItemApi):
+    roles = {"GET": _DATA_READ}
+
     @extend_schema(responses=ItemDetailOutput)
     def get(self, request, item_id):
-        item = selectors.access_item(user=request.user, item_id=item_id)
-        _require(self, request.user, DATA_READERS, "Annotators see items through the queue.")
-        return Response(ItemDetailOutput(item).data)
+        return Response(ItemDetailOutput(self.item).data)
 
 
 # --- the task queue (annotators) ----------------------------------------------------------
@@ -299,10 +309,12 @@ def task_representation(*, item_id: int, data, prelabel: dict | None, lease_expi
 
 def _require_annotator(api: TenantApi, user, project) -> None:
     if not user_may_annotate(user=user, project=project):
-        api.deny("Only the project's annotators label its items.")
+        api.deny(_LABEL.message)
 
 
 class ProjectNextApi(ProjectApi):
+    roles = {"POST": _LABEL}
+
     @extend_schema(request=None, responses={200: TaskOutput, 204: None})
     def post(self, request, project_id):
         _require_annotator(self, request.user, self.project)
@@ -334,7 +346,9 @@ class AnnotationCreatedWithNextOutput(serializers.Serializer):
 NEXT_FAILED = "The label is saved; the next task could not be fetched: ask for it with next/."
 
 
-class ItemAnnotationCreateApi(TenantApi):
+class ItemAnnotationCreateApi(ItemApi):
+    roles = {"POST": _LABEL}
+
     @extend_schema(
         request=AnnotationInput,
         responses={201: PolymorphicProxySerializer(
@@ -344,7 +358,7 @@ class ItemAnnotationCreateApi(TenantApi):
         )},
     )  # fmt: skip
     def post(self, request, item_id):
-        item = selectors.access_item(user=request.user, item_id=item_id)
+        item = self.item
         _require_annotator(self, request.user, item.project)
         serializer = AnnotationInput(data=request.data)
         serializer.is_valid(raise_exception=True)
@@ -375,27 +389,36 @@ class ItemAnnotationCreateApi(TenantApi):
         return Response({"annotation": created, "next": task}, status=status.HTTP_201_CREATED)
 
 
-class ItemSkipApi(TenantApi):
+class ItemSkipApi(ItemApi):
+    roles = {"POST": _LABEL}
+
     @extend_schema(request=None, responses={204: None})
     def post(self, request, item_id):
-        item = selectors.access_item(user=request.user, item_id=item_id)
-        _require_annotator(self, request.user, item.project)
-        queue.item_skip(item=item, user=request.user)
+        _require_annotator(self, request.user, self.item.project)
+        queue.item_skip(item=self.item, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
 class AnnotationUndoApi(TenantApi):
+    roles = {"POST": _LABEL}
+
+    def resolve(self, request, **kwargs) -> None:
+        self.annotation = selectors.access_own_annotation(
+            user=request.user, annotation_id=kwargs["annotation_id"]
+        )
+
     @extend_schema(request=None, responses={200: TaskOutput})
     def post(self, request, annotation_id):
-        annotation = selectors.access_own_annotation(user=request.user, annotation_id=annotation_id)
         try:
-            lease = queue.annotation_undo(annotation=annotation, user=request.user)
+            lease = queue.annotation_undo(annotation=self.annotation, user=request.user)
         except queue.Conflict as exc:
             raise ConflictError(str(exc)) from exc
         return Response(task_payload(lease))
 
 
 class ProjectMyStatsApi(ProjectApi):
+    roles = {"GET": _LABEL}
+
     @extend_schema(
         responses=inline_serializer(
             "AnnotatorStats",

@@ -7,11 +7,12 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, inline_ser
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
+from core.api import Allow
+from core.roles import CLIENT_MANAGERS, PROJECT_READERS
 from tenancy.apis import ProjectApi
-from tenancy.selectors import user_may_change_project, user_role
+from tenancy.selectors import user_may_change_project
 
 from . import ml_selectors, ml_services
-from .apis import DATA_READERS
 
 METRIC_NAMES = ("accuracy", "macro_f1", "ece", "coverage")
 
@@ -44,21 +45,30 @@ class ModelTrainOutput(serializers.Serializer):
     status = serializers.CharField()
 
 
+_RUN = Allow(CLIENT_MANAGERS, "Only operators and the client's admins train and run models.")
+
+
 def _require_changer(api: ProjectApi, request) -> None:
     if not user_may_change_project(user=request.user, project=api.project):
-        api.deny("Only operators and the client's admins train and run models.")
+        api.deny(_RUN.message)
 
 
 class ProjectModelListApi(ProjectApi):
+    roles = {
+        "GET": Allow(
+            PROJECT_READERS, "Models are read by the client's people, operators and QA leads."
+        )
+    }
+
     @extend_schema(responses=ModelVersionOutput(many=True))
     def get(self, request, project_id):
-        if user_role(request.user) not in DATA_READERS:
-            self.deny("Models are read by the client's people, operators and QA leads.")
         versions = ml_selectors.model_version_list(project=self.project)[:100]
         return Response(ModelVersionOutput(versions, many=True).data)
 
 
 class ProjectModelTrainApi(ProjectApi):
+    roles = {"POST": _RUN}
+
     @extend_schema(request=None, responses={202: ModelTrainOutput})
     def post(self, request, project_id):
         _require_changer(self, request)
@@ -71,6 +81,8 @@ class ProjectModelTrainApi(ProjectApi):
 
 
 class ProjectModelPredictApi(ProjectApi):
+    roles = {"POST": _RUN}
+
     @extend_schema(
         request=None,
         responses={

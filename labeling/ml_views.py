@@ -8,10 +8,10 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from core.roles import PROJECT_READERS
 from tenancy.selectors import access_project, user_may_change_project, user_role
 
 from . import ml_selectors, ml_services
-from .apis import DATA_READERS
 
 # The reliability diagram's plot area, in SVG units.
 CHART = 240
@@ -67,7 +67,7 @@ def confusion_rows(labels: list[str], confusion: list[list[int]]) -> list[dict]:
 class ProjectModelsView(LoginRequiredMixin, View):
     def _project(self, request, project_id):
         project = access_project(user=request.user, project_id=project_id)
-        if user_role(request.user) not in DATA_READERS:
+        if user_role(request.user) not in PROJECT_READERS:
             raise PermissionDenied
         return project
 

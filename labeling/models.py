@@ -4,6 +4,7 @@ distribution later); composite indexes lead with it."""
 from django.conf import settings
 from django.db import models
 
+from core.jobs import JobStatus
 from tenancy.models import Organization, Project
 
 
@@ -240,13 +241,6 @@ class OnError(models.TextChoices):
     SKIP = "skip", "Import the good rows, report the bad ones"
 
 
-class ImportStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
-
-
 class ImportJob(models.Model):
     """One uploaded file on its way into a dataset. Rows land all at once or not at all."""
 
@@ -267,7 +261,7 @@ class ImportJob(models.Model):
     compressed = models.BooleanField(default=False)
     on_error = models.CharField(max_length=8, choices=OnError.choices, default=OnError.FAIL)
     status = models.CharField(
-        max_length=16, choices=ImportStatus.choices, default=ImportStatus.QUEUED
+        max_length=16, choices=JobStatus.choices, default=JobStatus.QUEUED
     )
     size_bytes = models.BigIntegerField(default=0)
     bytes_read = models.BigIntegerField(default=0, help_text="Of the stored file: the progress.")

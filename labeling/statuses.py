@@ -1,73 +1,39 @@
-"""The one place where statuses change: a transition table per model and the function that
-enforces it with a conditional UPDATE (so that two workers cannot both make the same move)."""
+"""The labeling app's statuses: each kind of row has its transition table (core.transitions),
+and its moves go through it."""
 
 from __future__ import annotations
 
-from .models import ImportJob, ImportStatus, ItemStatus, ModelStatus, ModelVersion
+from core.jobs import JOB_TRANSITIONS
+from core.transitions import InvalidTransition, Transitions
 
+from .models import ImportJob, ItemStatus, ModelVersion
 
-class InvalidTransition(Exception):
-    pass
-
-
-IMPORT_TRANSITIONS: dict[str, set[str]] = {
-    ImportStatus.QUEUED: {ImportStatus.RUNNING, ImportStatus.FAILED},
-    # running -> running: a task redelivered after its worker died starts the job again.
-    ImportStatus.RUNNING: {ImportStatus.RUNNING, ImportStatus.SUCCEEDED, ImportStatus.FAILED},
-    ImportStatus.SUCCEEDED: set(),
-    ImportStatus.FAILED: set(),
-}
+__all__ = ["InvalidTransition", "ITEM_TRANSITIONS", "import_job_transition", "item_sources"]
 
 
 def import_job_transition(*, job: ImportJob, to: str, **fields) -> ImportJob:
-    sources = [status for status, targets in IMPORT_TRANSITIONS.items() if to in targets]
-    updated = ImportJob.objects.filter(pk=job.pk, status__in=sources).update(status=to, **fields)
-    if not updated:
-        current = ImportJob.objects.filter(pk=job.pk).values_list("status", flat=True).first()
-        raise InvalidTransition(f"import {job.pk}: {current} -> {to} is not allowed")
-    job.status = to
-    for name, value in fields.items():
-        setattr(job, name, value)
-    return job
+    return JOB_TRANSITIONS.apply(job, to, **fields)
 
 
 # Items: the queue moves open -> complete when an item reaches its overlap (and back on undo);
 # quality assurance decides what a complete item becomes.
-ITEM_TRANSITIONS: dict[str, set[str]] = {
-    ItemStatus.OPEN: {ItemStatus.COMPLETE},
-    # complete -> open: adaptive overlap asks one more person, or a rejected audit lot goes
-    # back for rework; complete -> complete: consensus (re)sets the label.
-    ItemStatus.COMPLETE: {ItemStatus.OPEN, ItemStatus.COMPLETE, ItemStatus.REVIEW},
-    # review -> complete: a QA lead decided; review -> review: a new reason while waiting.
-    ItemStatus.REVIEW: {ItemStatus.COMPLETE, ItemStatus.REVIEW},
-}
+ITEM_TRANSITIONS = Transitions(
+    "item",
+    {
+        ItemStatus.OPEN: {ItemStatus.COMPLETE},
+        # complete -> open: adaptive overlap asks one more person, or a rejected audit lot goes
+        # back for rework; complete -> complete: consensus (re)sets the label.
+        ItemStatus.COMPLETE: {ItemStatus.OPEN, ItemStatus.COMPLETE, ItemStatus.REVIEW},
+        # review -> complete: a QA lead decided; review -> review: a new reason while waiting.
+        ItemStatus.REVIEW: {ItemStatus.COMPLETE, ItemStatus.REVIEW},
+    },
+)
 
 
 def item_sources(to: str) -> list[str]:
     """The statuses an item may leave for `to` (for the conditional UPDATE of a transition)."""
-    return [status for status, targets in ITEM_TRANSITIONS.items() if to in targets]
-
-
-MODEL_TRANSITIONS: dict[str, set[str]] = {
-    ModelStatus.QUEUED: {ModelStatus.RUNNING, ModelStatus.FAILED},
-    # running -> running: a task redelivered after its worker died trains again.
-    ModelStatus.RUNNING: {ModelStatus.RUNNING, ModelStatus.SUCCEEDED, ModelStatus.FAILED},
-    ModelStatus.SUCCEEDED: set(),
-    ModelStatus.FAILED: set(),
-}
+    return ITEM_TRANSITIONS.sources(to)
 
 
 def model_version_transition(*, version: ModelVersion, to: str, **fields) -> ModelVersion:
-    sources = [status for status, targets in MODEL_TRANSITIONS.items() if to in targets]
-    updated = ModelVersion.objects.filter(pk=version.pk, status__in=sources).update(
-        status=to, **fields
-    )
-    if not updated:
-        current = (
-            ModelVersion.objects.filter(pk=version.pk).values_list("status", flat=True).first()
-        )
-        raise InvalidTransition(f"model version {version.pk}: {current} -> {to} is not allowed")
-    version.status = to
-    for name, value in fields.items():
-        setattr(version, name, value)
-    return version
+    return JOB_TRANSITIONS.apply(version, to, **fields)

@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core.roles import CLIENT_SIDE, PROJECT_READERS
 from tenancy.selectors import (
     access_project,
     user_may_annotate,
@@ -16,7 +17,6 @@ from tenancy.selectors import (
 )
 
 from . import selectors
-from .apis import CLIENT_SIDE, DATA_READERS
 from .models import ItemStatus
 
 
@@ -60,7 +60,7 @@ ITEMS_PAGE = 50
 def project_items(request, project_id: int):
     """The project's items with their status and final label, newest decisions included."""
     project = access_project(user=request.user, project_id=project_id)
-    if user_role(request.user) not in DATA_READERS:
+    if user_role(request.user) not in PROJECT_READERS:
         raise PermissionDenied
     status = request.GET.get("status") or None
     if status not in ItemStatus.values:
@@ -88,7 +88,7 @@ RECENT_ITEMS = 10
 
 def recent_items_panel(*, request, project) -> str:
     """The project page's "Latest finished items" section (data readers only)."""
-    if user_role(request.user) not in DATA_READERS:
+    if user_role(request.user) not in PROJECT_READERS:
         return ""
     items = selectors.recent_items(project=project, limit=RECENT_ITEMS)
     return render_to_string(

@@ -14,6 +14,9 @@ from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serial
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
+from core.api import Allow
+from core.formulas import row_guard
+from core.roles import CLIENT_MANAGERS, CLIENT_SIDE, PROJECT_READERS, REVIEWERS
 from labeling.apis import ConflictError, ItemDetailOutput
 from labeling.models import ItemStatus
 from tenancy.apis import ProjectApi, TenantApi
@@ -73,12 +76,13 @@ FILTER_PARAMETERS = [
 ]
 
 
-def _require_reports(api: TenantApi, user) -> None:
-    if not selectors.user_may_read_reports(user=user):
-        api.deny("Annotators see their own figures on the labeling page.")
+_REPORTS = Allow(PROJECT_READERS, "Annotators see their own figures on the labeling page.")
+_REVIEWS = Allow(REVIEWERS, "The review queue is the QA leads' and operators'.")
 
 
 class ProjectAgreementApi(ProjectApi):
+    roles = {"GET": _REPORTS}
+
     @extend_schema(
         parameters=FILTER_PARAMETERS,
         responses={
@@ -107,7 +111,6 @@ class ProjectAgreementApi(ProjectApi):
         },
     )
     def get(self, request, project_id):
-        _require_reports(self, request.user)
         report, state = reports.report_get(
             project=self.project, filters=report_filters(request.query_params)
         )
@@ -122,16 +125,6 @@ class ProjectAgreementApi(ProjectApi):
 
 # Tables of the report that download as CSV or JSON.
 TABLES = ("per_annotator", "per_label", "confusion", "over_time")
-# A CSV cell starting with one of these is a formula to a spreadsheet: it gets a leading quote.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def csv_safe(value):
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
-    return value
-
-
 def table_rows(report: dict, table: str) -> list[dict]:
     if table == "confusion":
         confusion = report.get("confusion")
@@ -145,6 +138,8 @@ def table_rows(report: dict, table: str) -> list[dict]:
 
 
 class ProjectAgreementDownloadApi(ProjectApi):
+    roles = {"GET": _REPORTS}
+
     def perform_content_negotiation(self, request, force=False):
         # `format` names the file's format here, not a DRF renderer: errors still render JSON.
         return super().perform_content_negotiation(request, force=True)
@@ -158,7 +153,6 @@ class ProjectAgreementDownloadApi(ProjectApi):
         responses={(200, "text/csv"): bytes, (200, "application/json"): bytes},
     )
     def get(self, request, project_id):
-        _require_reports(self, request.user)
         table = request.query_params.get("table", "per_annotator")
         if table not in TABLES:
             raise exceptions.ValidationError({"table": [f"Choose one of: {', '.join(TABLES)}."]})
@@ -177,10 +171,11 @@ class ProjectAgreementDownloadApi(ProjectApi):
         else:
             buffer = io.StringIO()
             columns = list(rows[0]) if rows else []
-            writer = csv.DictWriter(buffer, fieldnames=columns)
-            writer.writeheader()
+            writer = csv.writer(buffer)
+            if columns:
+                writer.writerow(row_guard(columns))  # label names become columns
             for row in rows:
-                writer.writerow({key: csv_safe(value) for key, value in row.items()})
+                writer.writerow(row_guard(row.get(column) for column in columns))
             response = HttpResponse(buffer.getvalue(), content_type="text/csv; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{name}"'
         return response
@@ -225,15 +220,12 @@ class ReviewDecisionInput(serializers.Serializer):
     label = serializers.JSONField(required=False)
 
 
-def _require_reviews(api: TenantApi, user) -> None:
-    if not selectors.user_may_read_reviews(user=user):
-        api.deny("The review queue is the QA leads' and operators'.")
-
-
 REVIEW_PAGE = 200
 
 
 class ProjectReviewListApi(ProjectApi):
+    roles = {"GET": _REVIEWS}
+
     @extend_schema(
         parameters=[
             OpenApiParameter("status", enum=ReviewStatus.values),
@@ -249,7 +241,6 @@ class ProjectReviewListApi(ProjectApi):
         ),
     )
     def get(self, request, project_id):
-        _require_reviews(self, request.user)
         params = request.query_params
         review_status = params.get("status") or None
         if review_status and review_status not in ReviewStatus.values:
@@ -276,20 +267,20 @@ class ProjectReviewListApi(ProjectApi):
 
 
 class ReviewDetailApi(TenantApi):
-    def _review(self, request, review_id) -> ReviewTask:
-        review = selectors.access_review(user=request.user, review_id=review_id)
-        _require_reviews(self, request.user)
-        return review
+    roles = {"GET": _REVIEWS, "POST": _REVIEWS}
+
+    def resolve(self, request, **kwargs) -> None:
+        self.review = selectors.access_review(user=request.user, review_id=kwargs["review_id"])
 
     @extend_schema(responses=ReviewDetailOutput)
     def get(self, request, review_id):
-        review = self._review(request, review_id)
+        review = self.review
         item = selectors.review_items(reviews=[review])[review.item_id]
         return Response(ReviewDetailOutput(review, context={"item": item}).data)
 
     @extend_schema(request=ReviewDecisionInput, responses=ReviewOutput)
     def post(self, request, review_id):
-        review = self._review(request, review_id)
+        review = self.review
         if not selectors.user_may_review(user=request.user, project=review.project):
             self.deny("Only the project's QA leads and operators decide reviews.")
         serializer = ReviewDecisionInput(data=request.data)
@@ -334,9 +325,13 @@ class AuditOutput(serializers.ModelSerializer):
 
 
 class ProjectAuditListCreateApi(ProjectApi):
+    roles = {
+        "GET": _REPORTS,
+        "POST": Allow(REVIEWERS, "Only the project's QA leads and operators start audits."),
+    }
+
     @extend_schema(responses=AuditOutput(many=True))
     def get(self, request, project_id):
-        _require_reports(self, request.user)
         return Response(
             AuditOutput(selectors.audit_list(project=self.project)[:200], many=True).data
         )
@@ -350,14 +345,21 @@ class ProjectAuditListCreateApi(ProjectApi):
 
 
 class AuditDetailApi(TenantApi):
+    roles = {"GET": _REPORTS}
+
+    def resolve(self, request, **kwargs) -> None:
+        self.audit = selectors.access_audit(user=request.user, audit_id=kwargs["audit_id"])
+
     @extend_schema(responses=AuditOutput)
     def get(self, request, audit_id):
-        audit = selectors.access_audit(user=request.user, audit_id=audit_id)
-        _require_reports(self, request.user)
-        return Response(AuditOutput(audit).data)
+        return Response(AuditOutput(self.audit).data)
 
 
 class ProjectConsensusRefitApi(ProjectApi):
+    roles = {
+        "POST": Allow(REVIEWERS, "Only the project's QA leads and operators refit consensus.")
+    }
+
     @extend_schema(
         request=None,
         responses={202: inline_serializer("RefitQueued", {"status": serializers.CharField()})},
@@ -455,8 +457,14 @@ class ExportInput(serializers.Serializer):
 
 
 class ProjectExportListCreateApi(ProjectApi):
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    roles = {
+        "GET": Allow(CLIENT_SIDE),
+        "POST": Allow(CLIENT_MANAGERS, "Only operators and the client's admins start exports."),
+    }
+
+    def resolve(self, request, **kwargs) -> None:
+        super().resolve(request, **kwargs)
+        # The workforce never learns that an export exists: 404, not 403.
         if not selectors.user_may_read_exports(user=request.user):
             raise exceptions.NotFound()
 
@@ -467,8 +475,6 @@ class ProjectExportListCreateApi(ProjectApi):
 
     @extend_schema(request=ExportInput, responses={202: ExportOutput})
     def post(self, request, project_id):
-        if not selectors.user_may_export(user=request.user):
-            self.deny("Only operators and the client's admins start exports.")
         serializer = ExportInput(data=request.data)
         serializer.is_valid(raise_exception=True)
         data = serializer.validated_data
@@ -497,20 +503,28 @@ class GoneError(exceptions.APIException):
     default_code = "gone"
 
 
-class ExportDetailApi(TenantApi):
+class ExportApi(TenantApi):
+    """Base of the endpoints under exports/{export_id}/: only the client side sees them."""
+
+    roles = {"GET": Allow(CLIENT_SIDE)}
+
+    def resolve(self, request, **kwargs) -> None:
+        self.export = selectors.access_export(user=request.user, export_id=kwargs["export_id"])
+
+
+class ExportDetailApi(ExportApi):
     @extend_schema(responses=ExportOutput)
     def get(self, request, export_id):
-        export = selectors.access_export(user=request.user, export_id=export_id)
-        return Response(ExportOutput(export, context={"request": request}).data)
+        return Response(ExportOutput(self.export, context={"request": request}).data)
 
 
-class ExportDownloadApi(TenantApi):
+class ExportDownloadApi(ExportApi):
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(responses={(200, "application/octet-stream"): bytes, 410: None})
     def get(self, request, export_id):
-        export = selectors.access_export(user=request.user, export_id=export_id)
+        export = self.export
         try:
             handle = exports.export_file_for_download(export=export)
         except exports.Expired as exc:
@@ -523,13 +537,13 @@ class ExportDownloadApi(TenantApi):
         return response
 
 
-class ExportCertificateApi(TenantApi):
+class ExportCertificateApi(ExportApi):
     def perform_content_negotiation(self, request, force=False):
         return super().perform_content_negotiation(request, force=True)
 
     @extend_schema(responses={(200, "application/json"): bytes})
     def get(self, request, export_id):
-        export = selectors.access_export(user=request.user, export_id=export_id)
+        export = self.export
         if export.certificate is None:
             raise ConflictError(f"The export is {export.status}: no certificate yet.")
         response = HttpResponse(

@@ -5,25 +5,20 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from core.roles import PROJECT_READERS, REVIEWERS
 from labeling.models import Item
 from tenancy.models import Project, Role
 from tenancy.selectors import project_list_for, user_may_review, user_role
 
 from .models import Audit, ReviewStatus, ReviewTask
 
-# Who reads a project's quality figures and audits: the client's people (the proof of quality
-# they pay for), operators and QA leads. Annotators see their own stats only.
-REPORT_READERS = {Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER, Role.QA_LEAD}
-# The review queue is the vendor's own work: its QA leads and operators.
-REVIEW_READERS = {Role.OPERATOR, Role.QA_LEAD}
-
 
 def user_may_read_reports(*, user) -> bool:
-    return user_role(user) in REPORT_READERS
+    return user_role(user) in PROJECT_READERS
 
 
 def user_may_read_reviews(*, user) -> bool:
-    return user_role(user) in REVIEW_READERS
+    return user_role(user) in REVIEWERS
 
 
 def review_list(

@@ -16,6 +16,7 @@ from tenancy.models import Project
 from .consensus import consensus_items, review_open, truth_model_fit  # noqa: F401 (re-exported)
 from .models import Audit, ReviewDecision, ReviewReason, ReviewStatus, ReviewTask
 from .stats import aql as aql_tables
+from .statuses import AUDIT_TRANSITIONS, REVIEW_TRANSITIONS
 
 logger = logging.getLogger(__name__)
 
@@ -59,15 +60,16 @@ def review_decide(*, review: ReviewTask, user, decision: str, label=None) -> Rev
     if review.audit_id:
         defect = not _same(annotation.label, review.proposed_label)
     now = timezone.now()
-    updated = ReviewTask.objects.filter(pk=review.pk, status=ReviewStatus.OPEN).update(
-        status=ReviewStatus.DECIDED,
+    decided = REVIEW_TRANSITIONS.try_apply(
+        review,
+        ReviewStatus.DECIDED,
         decision=decision,
         label=annotation.label,
         defect=defect,
         decided_by=user,
         decided_at=now,
     )
-    if not updated:
+    if not decided:
         raise Conflict("This review is decided already.")
     review.refresh_from_db()
     if review.audit_id:
@@ -160,13 +162,13 @@ def _audit_count(*, audit_id: int, defect: bool) -> None:
             verdict = Audit.Status.REJECTED  # known as soon as Re defects are found
         elif audit.inspected >= audit.sample_size:
             verdict = Audit.Status.ACCEPTED
+        audit.save(update_fields=fields)
         if verdict is not None:
-            audit.status = verdict
-            audit.decided_at = timezone.now()
-            fields += ["status", "decided_at"]
+            AUDIT_TRANSITIONS.apply(audit, verdict, decided_at=timezone.now())
             if verdict == Audit.Status.REJECTED:
                 audit.reworked_items = _audit_rework(audit)
-                fields.append("reworked_items")
+                audit.save(update_fields=["reworked_items"])
+        return
     audit.save(update_fields=fields)
 
 
@@ -176,8 +178,10 @@ def _audit_rework(audit: Audit) -> int:
     reworked = labeling_services.items_rework(
         project=audit.project, completed_from=audit.lot_from, completed_to=audit.lot_to
     )
-    ReviewTask.objects.filter(audit=audit, status=ReviewStatus.OPEN).update(
-        status=ReviewStatus.DECIDED, detail=f"audit {audit.pk} rejected: the lot is reworked"
+    REVIEW_TRANSITIONS.move(
+        ReviewTask.objects.filter(audit=audit),
+        ReviewStatus.DECIDED,
+        detail=f"audit {audit.pk} rejected: the lot is reworked",
     )
     logger.info("audit_rejected", extra={"audit_id": audit.pk, "reworked": reworked})
     return reworked

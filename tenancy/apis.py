@@ -3,16 +3,13 @@ projects and workforce. Views parse, call one service or selector, and render.""
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
-from django.core.exceptions import ValidationError as DjangoValidationError
-from django.http import Http404
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.views import ObtainAuthToken
-from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
-from rest_framework.views import APIView
-from rest_framework.views import exception_handler as drf_exception_handler
+
+from core.api import Allow, RoleMapApi
+from core.roles import ANY, CLIENT_MANAGERS, OPERATORS
 
 from . import selectors, services
 from .models import (
@@ -26,30 +23,13 @@ from .models import (
 )
 
 
-def exception_handler(exc, context):
-    """DRF's handler, plus service ValidationErrors as 400 {field: [reason]}, and one body for
-    every 404 so that "missing" and "another tenant's" look the same."""
-    if isinstance(exc, DjangoValidationError):
-        detail = (
-            exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
-        )
-        exc = exceptions.ValidationError(detail)
-    elif isinstance(exc, Http404):
-        exc = exceptions.NotFound()
-    elif isinstance(exc, DjangoPermissionDenied):
-        exc = exceptions.PermissionDenied()
-    return drf_exception_handler(exc, context)
+class TenantApi(RoleMapApi):
+    """Base of every authenticated endpoint: the caller's role is their membership's (a
+    superuser is an operator), reads go through scoped selectors, and `deny()` is the single
+    way to say 403."""
 
-
-class TenantApi(APIView):
-    """Base of every authenticated endpoint: the caller is resolved once, reads go through
-    scoped selectors, and `deny()` is the single way to say 403."""
-
-    permission_classes = [IsAuthenticated]
-
-    @staticmethod
-    def deny(message: str = "You may see this but not change it."):
-        raise exceptions.PermissionDenied(message)
+    def caller_role(self, request) -> str | None:
+        return selectors.user_role(request.user)
 
 
 class ProjectApi(TenantApi):
@@ -58,16 +38,14 @@ class ProjectApi(TenantApi):
 
     project: Project
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def resolve(self, request, **kwargs) -> None:
         self.project = selectors.access_project(user=request.user, project_id=kwargs["project_id"])
 
 
 class OrganizationApi(TenantApi):
     organization: Organization
 
-    def initial(self, request, *args, **kwargs):
-        super().initial(request, *args, **kwargs)
+    def resolve(self, request, **kwargs) -> None:
         self.organization = selectors.access_organization(
             user=request.user, organization_id=kwargs["organization_id"]
         )
@@ -167,6 +145,8 @@ class AuthTokenApi(ObtainAuthToken):
 
 
 class MeApi(TenantApi):
+    roles = {"GET": Allow(ANY)}
+
     @extend_schema(
         responses=inline_serializer(
             "Me",
@@ -209,6 +189,8 @@ class MemberInput(serializers.Serializer):
 
 
 class OrganizationListCreateApi(TenantApi):
+    roles = {"GET": Allow(ANY), "POST": Allow(OPERATORS, "Only operators create organizations.")}
+
     @extend_schema(responses=OrganizationOutput(many=True))
     def get(self, request):
         organizations = selectors.organization_list_for(user=request.user)
@@ -216,25 +198,33 @@ class OrganizationListCreateApi(TenantApi):
 
     @extend_schema(request=OrganizationInput, responses={201: OrganizationOutput})
     def post(self, request):
-        if not selectors.user_is_operator(request.user):
-            self.deny("Only operators create organizations.")
         data = _valid(OrganizationInput, request)
         organization = services.organization_create(name=data["name"], kind=data["kind"])
         return Response(OrganizationOutput(organization).data, status=status.HTTP_201_CREATED)
 
 
 class OrganizationDetailApi(OrganizationApi):
+    roles = {"GET": Allow(ANY)}
+
     @extend_schema(responses=OrganizationOutput)
     def get(self, request, organization_id):
         return Response(OrganizationOutput(self.organization).data)
 
 
+_MEMBERS_DENIED = "Only operators and this organization's admins manage its members."
+
+
 class OrganizationMemberListCreateApi(OrganizationApi):
+    roles = {
+        "GET": Allow(CLIENT_MANAGERS, _MEMBERS_DENIED),
+        "POST": Allow(CLIENT_MANAGERS, _MEMBERS_DENIED),
+    }
+
     def _check_may_manage(self, request):
         if not selectors.user_may_manage_organization(
             user=request.user, organization=self.organization
         ):
-            self.deny("Only operators and this organization's admins manage its members.")
+            self.deny(_MEMBERS_DENIED)
 
     @extend_schema(responses=MemberOutput(many=True))
     def get(self, request, organization_id):
@@ -303,6 +293,8 @@ class WorkforceInput(serializers.Serializer):
 
 
 class ProjectListCreateApi(TenantApi):
+    roles = {"GET": Allow(ANY), "POST": Allow(ANY)}  # who may create where: the organization's
+
     @extend_schema(responses=ProjectOutput(many=True))
     def get(self, request):
         projects = selectors.project_list_for(user=request.user).order_by("organization_id", "name")
@@ -332,6 +324,11 @@ class ProjectListCreateApi(TenantApi):
 
 
 class ProjectDetailApi(ProjectApi):
+    roles = {
+        "GET": Allow(ANY),
+        "PATCH": Allow(CLIENT_MANAGERS, "Only operators and the client's admins change a project."),
+    }
+
     @extend_schema(responses=ProjectOutput)
     def get(self, request, project_id):
         return Response(project_payload([self.project])[0])
@@ -350,18 +347,22 @@ class ProjectDetailApi(ProjectApi):
         return Response(project_payload([project])[0])
 
 
+_WORKFORCE_DENIED = "Only operators assign the workforce."
+
+
 class ProjectWorkforceApi(ProjectApi):
+    roles = {
+        "GET": Allow(ANY - {Role.ANNOTATOR}, "Annotators do not see the project's workforce."),
+        "POST": Allow(OPERATORS, _WORKFORCE_DENIED),
+    }
+
     @extend_schema(responses=AssignmentOutput(many=True))
     def get(self, request, project_id):
-        if selectors.user_role(request.user) == Role.ANNOTATOR:
-            self.deny("Annotators do not see the project's workforce.")
         workforce = selectors.project_workforce(project=self.project)
         return Response(AssignmentOutput(workforce, many=True).data)
 
     @extend_schema(request=WorkforceInput, responses={201: AssignmentOutput, 200: AssignmentOutput})
     def post(self, request, project_id):
-        if not selectors.user_is_operator(request.user):
-            self.deny("Only operators assign the workforce.")
         data = _valid(WorkforceInput, request)
         user = selectors.workforce_user(user_id=data["user"])
         if user is None:
@@ -378,12 +379,17 @@ class ProjectWorkforceApi(ProjectApi):
 
 
 class ProjectWorkforceDetailApi(ProjectApi):
+    roles = {"DELETE": Allow(OPERATORS, _WORKFORCE_DENIED)}
+
+    def resolve(self, request, **kwargs) -> None:
+        super().resolve(request, **kwargs)
+        self.assignment = selectors.access_assignment(
+            project=self.project, assignment_id=kwargs["assignment_id"]
+        )
+
     @extend_schema(responses={204: None})
     def delete(self, request, project_id, assignment_id):
-        assignment = selectors.access_assignment(project=self.project, assignment_id=assignment_id)
-        if not selectors.user_is_operator(request.user):
-            self.deny("Only operators assign the workforce.")
-        services.workforce_unassign(assignment=assignment)
+        services.workforce_unassign(assignment=self.assignment)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -6,22 +6,14 @@ from django.db import models
 from django.db.models import Q
 from guardian.models import UserObjectPermissionBase
 
+from core.roles import CLIENT_ROLES, VENDOR_ROLES, Role
+
 
 class OrganizationKind(models.TextChoices):
     CLIENT = "client", "Client"
     VENDOR = "vendor", "Vendor"
 
 
-class Role(models.TextChoices):
-    OPERATOR = "operator", "Operator"
-    QA_LEAD = "qa_lead", "QA lead"
-    ANNOTATOR = "annotator", "Annotator"
-    CLIENT_ADMIN = "client_admin", "Client admin"
-    CLIENT_VIEWER = "client_viewer", "Client viewer"
-
-
-VENDOR_ROLES = frozenset({Role.OPERATOR, Role.QA_LEAD, Role.ANNOTATOR})
-CLIENT_ROLES = frozenset({Role.CLIENT_ADMIN, Role.CLIENT_VIEWER})
 ROLES_BY_KIND = {OrganizationKind.VENDOR: VENDOR_ROLES, OrganizationKind.CLIENT: CLIENT_ROLES}
 
 

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 from guardian.shortcuts import assign_perm, remove_perm
 
+from core.roles import LABELERS
+
 from .models import (
     AQL_VALUES,
     ROLES_BY_KIND,
@@ -260,7 +262,7 @@ def workforce_assign(
     membership = Membership.objects.filter(user=user).select_related("organization").first()
     if membership is None or membership.organization.kind != OrganizationKind.VENDOR:
         raise ValidationError({"user": ["Only people of the vendor's workforce can be assigned."]})
-    allowed = {Role.ANNOTATOR, Role.QA_LEAD} if role == WorkforceRole.ANNOTATOR else {Role.QA_LEAD}
+    allowed = LABELERS if role == WorkforceRole.ANNOTATOR else {Role.QA_LEAD}
     if membership.role not in allowed:
         raise ValidationError(
             {"user": [f"{user.username} is a {membership.role}; only a {role} can take this role."]}

@@ -26,9 +26,10 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from billing.services import usage_add
+from core.jobs import JobStatus
 from tenancy.models import Project, TaskType
 
-from ..models import Dataset, ImportFormat, ImportJob, ImportStatus, Item, ItemStatus, OnError
+from ..models import Dataset, ImportFormat, ImportJob, Item, ItemStatus, OnError
 from ..signals import items_completed
 from ..statuses import import_job_transition
 from .interchange import from_label_studio, looks_like_label_studio
@@ -175,11 +176,11 @@ class _Progress:
 def import_job_run(*, job_id: int) -> ImportJob:
     """Run a queued job to its end. Idempotent: a finished job is left as it is."""
     job = ImportJob.objects.select_related("project").get(pk=job_id)
-    if job.status in (ImportStatus.SUCCEEDED, ImportStatus.FAILED):
+    if job.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         return job
     import_job_transition(
         job=job,
-        to=ImportStatus.RUNNING,
+        to=JobStatus.RUNNING,
         started_at=timezone.now(),
         attempts=job.attempts + 1,
         rows=0,
@@ -244,7 +245,7 @@ def _attempt(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: boo
             raise _RepeatedIds from exc
         import_job_transition(
             job=job,
-            to=ImportStatus.SUCCEEDED,
+            to=JobStatus.SUCCEEDED,
             dataset=dataset,
             finished_at=timezone.now(),
             bytes_read=job.size_bytes,
@@ -325,7 +326,7 @@ def _discard_upload(job: ImportJob) -> None:
 def _fail(job: ImportJob, stats: _Stats, message: str) -> None:
     import_job_transition(
         job=job,
-        to=ImportStatus.FAILED,
+        to=JobStatus.FAILED,
         finished_at=timezone.now(),
         message=message,
         **{**stats.fields(), "imported": 0, "duplicates": 0, "annotations_imported": 0},
@@ -418,8 +419,8 @@ def _load(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: bool) 
 def import_job_abandon(*, job_id: int, reason: str) -> None:
     """Mark a job failed that could not finish (its retries ran out); no row of it was kept."""
     job = ImportJob.objects.get(pk=job_id)
-    if job.status in (ImportStatus.QUEUED, ImportStatus.RUNNING):
+    if job.status in (JobStatus.QUEUED, JobStatus.RUNNING):
         import_job_transition(
-            job=job, to=ImportStatus.FAILED, finished_at=timezone.now(), message=reason
+            job=job, to=JobStatus.FAILED, finished_at=timezone.now(), message=reason
         )
         _discard_upload(job)
