@@ -4,13 +4,12 @@ import logging
 import time
 from urllib.parse import urlsplit
 
+from celery import current_app as celery_app
 from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db import connection
 from django.shortcuts import render
-
-from config.celery import app as celery_app
 
 from . import selectors
 from .models import Role
