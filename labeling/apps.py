@@ -15,6 +15,7 @@ class LabelingConfig(AppConfig):
         project_counter_register(item_counts_by_project)
         project_panel_register(recent_items_panel)
 
+        from . import tasks  # noqa: F401 (known by name to core.enqueue)
         from .receivers import on_items_completed
         from .signals import items_completed
 

@@ -8,6 +8,7 @@ class QaConfig(AppConfig):
     def ready(self) -> None:
         from labeling.signals import items_completed
 
+        from . import tasks  # noqa: F401 (known by name to core.enqueue)
         from .receivers import on_items_completed
 
         # labeling never imports qa (ARCHITECTURE.md): it signals, qa listens.

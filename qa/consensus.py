@@ -21,9 +21,11 @@ from collections import defaultdict
 from dataclasses import dataclass
 
 import numpy as np
+from django.core.cache import cache
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 
+from core.enqueue import enqueue
 from labeling import services as labeling_services
 from labeling.models import Annotation, AnnotationSource, Item, ItemStatus
 from tenancy.models import ConsensusMethod, Project, TaskType
@@ -369,10 +371,6 @@ def _count_towards_refit(project: Project, completed: int) -> None:
     """Refit after REFIT_EVERY completions and REFIT_SHARE of the fitted items (counted on the
     model's row), or now when the project has no fitted model yet (asked at most once per
     FIRST_FIT_LEASE seconds)."""
-    from django.core.cache import cache
-
-    from .tasks import truth_model_refit
-
     counted = TruthModel.objects.filter(project=project).update(pending=F("pending") + completed)
     if counted:
         due = (
@@ -383,10 +381,8 @@ def _count_towards_refit(project: Project, completed: int) -> None:
     else:
         due = cache.add(f"qa:first-fit:{project.pk}", 1, timeout=FIRST_FIT_LEASE)
     if due:
-        transaction.on_commit(
-            lambda: truth_model_refit.delay(
-                organization_id=project.organization_id, project_id=project.pk
-            )
+        enqueue(
+            "qa.truth_model_refit", organization_id=project.organization_id, project_id=project.pk
         )
 
 

@@ -6,6 +6,8 @@ items at once, in the calling process. With a broker a completion only marks its
 project SWEEP_DELAY later: at a hundred completions a second, one task decides a second's worth
 of items in batches instead of a hundred tasks deciding one item each."""
 
+from core.enqueue import runs_in_process, send
+
 from .pending import consensus_pending_mark
 
 # Seconds between a project's first pending completion and its sweep: long enough to gather
@@ -17,9 +19,7 @@ SWEEP_DELAY = 1
 def on_items_completed(
     sender, *, organization_id: int, project_id: int, item_ids: list[int], **kwargs
 ) -> None:
-    from .tasks import consensus_items, consensus_sweep
-
-    if consensus_items.app.conf.task_always_eager:
-        consensus_items.delay(organization_id, project_id, list(item_ids))
+    if runs_in_process():
+        send("qa.consensus_items", organization_id, project_id, list(item_ids))
     elif consensus_pending_mark(project_id=project_id):
-        consensus_sweep.apply_async((organization_id, project_id), countdown=SWEEP_DELAY)
+        send("qa.consensus_sweep", organization_id, project_id, countdown=SWEEP_DELAY)

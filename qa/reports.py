@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
 from django.utils import timezone
 
+from core.enqueue import enqueue
 from labeling.models import Annotation, AnnotationSource
 from tenancy.models import Project
 
@@ -393,8 +394,6 @@ def report_get(
     in the request when needed; big ones are refreshed in Celery, and until the first result
     exists the report is None. Without `background` (a task that needs it now) it is always
     computed here when missing or stale."""
-    from .tasks import agreement_report_refresh
-
     row = _report_row(project, filters)
     changed = _latest_change(project)
     fresh = row.computed_at is not None and (changed is None or changed <= row.computed_at)
@@ -410,12 +409,11 @@ def report_get(
             row = report_refresh(project=project, filters=filters)
             fresh = True
         elif AgreementReport.objects.filter(pk=row.pk, refreshing=False).update(refreshing=True):
-            transaction.on_commit(
-                lambda: agreement_report_refresh.delay(
-                    organization_id=project.organization_id,
-                    project_id=project.pk,
-                    filters=filters.as_dict(),
-                )
+            enqueue(
+                "qa.agreement_report_refresh",
+                organization_id=project.organization_id,
+                project_id=project.pk,
+                filters=filters.as_dict(),
             )
             row.refreshing = True
     state = {

@@ -26,6 +26,7 @@ from django.utils import timezone
 from django.utils.text import get_valid_filename
 
 from billing.services import usage_add
+from core.enqueue import enqueue
 from core.jobs import JobStatus
 from tenancy.models import Project, TaskType
 
@@ -118,9 +119,7 @@ def import_job_create(
     job.file.save(stored, upload, save=False)
     with transaction.atomic():
         job.save()
-        from ..tasks import import_run  # the task module imports this one
-
-        transaction.on_commit(lambda: import_run.delay(job.pk, project.organization_id))
+        enqueue("labeling.import_run", job.pk, project.organization_id)
     logger.info(
         "import_queued",
         extra={"job_id": job.pk, "project_id": project.pk, "size": upload.size, "format": fmt},
