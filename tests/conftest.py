@@ -33,11 +33,6 @@ ROLES = [
 ]
 
 
-def pytest_configure(config):
-    # Hashing dominates user creation; the tests do not measure password strength.
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-
-
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
     """Close every connection (imports' progress connection included) before the test database
