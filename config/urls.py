@@ -2,7 +2,6 @@ from django.contrib import admin
 from django.urls import include, path
 
 from billing import views as billing_views
-from labeling import ml_views
 from labeling import views as labeling_views
 from qa import views as qa_views
 from tenancy import views as tenancy_views
@@ -21,11 +20,7 @@ urlpatterns = [
         labeling_views.annotate,
         name="project-annotate",
     ),
-    path(
-        "projects/<int:project_id>/models/",
-        ml_views.ProjectModelsView.as_view(),
-        name="project-models",
-    ),
+    path("", include("prelabels.urls")),
     path("projects/<int:project_id>/items/", labeling_views.project_items, name="project-items"),
     path(
         "projects/<int:project_id>/quality/",

@@ -1,11 +1,10 @@
 """Everything under /api/v1/ (../shared/API.md)."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import apis as billing_apis
 from labeling import apis as labeling_apis
-from labeling import ml_apis
 from qa import apis as qa_apis
 from tenancy import apis as tenancy_apis
 
@@ -50,21 +49,7 @@ urlpatterns = [
         labeling_apis.ProjectImportListCreateApi.as_view(),
         name="api-project-imports",
     ),
-    path(
-        "projects/<int:project_id>/models/",
-        ml_apis.ProjectModelListApi.as_view(),
-        name="api-project-models",
-    ),
-    path(
-        "projects/<int:project_id>/models/train/",
-        ml_apis.ProjectModelTrainApi.as_view(),
-        name="api-project-models-train",
-    ),
-    path(
-        "projects/<int:project_id>/models/predict/",
-        ml_apis.ProjectModelPredictApi.as_view(),
-        name="api-project-models-predict",
-    ),
+    path("", include("prelabels.api_urls")),
     path("imports/<int:job_id>/", labeling_apis.ImportJobDetailApi.as_view(), name="api-import"),
     path(
         "projects/<int:project_id>/datasets/",

@@ -14,8 +14,3 @@ class LabelingConfig(AppConfig):
         # tenancy shows item counts and recent items on projects without importing labeling.
         project_counter_register(item_counts_by_project)
         project_panel_register(recent_items_panel)
-
-        from .receivers import on_items_completed
-        from .signals import items_completed
-
-        items_completed.connect(on_items_completed, dispatch_uid="labeling.model_retrain")

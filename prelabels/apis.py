@@ -7,11 +7,11 @@ from drf_spectacular.utils import extend_schema, extend_schema_field, inline_ser
 from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
+from labeling.apis import DATA_READERS
 from tenancy.apis import ProjectApi
 from tenancy.selectors import user_may_change_project, user_role
 
-from . import ml_selectors, ml_services
-from .apis import DATA_READERS
+from . import selectors, services
 
 METRIC_NAMES = ("accuracy", "macro_f1", "ece", "coverage")
 
@@ -54,7 +54,7 @@ class ProjectModelListApi(ProjectApi):
     def get(self, request, project_id):
         if user_role(request.user) not in DATA_READERS:
             self.deny("Models are read by the client's people, operators and QA leads.")
-        versions = ml_selectors.model_version_list(project=self.project)[:100]
+        versions = selectors.model_version_list(project=self.project)[:100]
         return Response(ModelVersionOutput(versions, many=True).data)
 
 
@@ -63,8 +63,8 @@ class ProjectModelTrainApi(ProjectApi):
     def post(self, request, project_id):
         _require_changer(self, request)
         try:
-            version = ml_services.model_train(project=self.project, user=request.user)
-        except ml_services.ModelTrainError as error:
+            version = services.model_train(project=self.project, user=request.user)
+        except services.ModelTrainError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from error
         version.refresh_from_db()  # without a broker it trained already
         return Response(ModelTrainOutput(version).data, status=status.HTTP_202_ACCEPTED)
@@ -80,7 +80,7 @@ class ProjectModelPredictApi(ProjectApi):
     def post(self, request, project_id):
         _require_changer(self, request)
         try:
-            ml_services.model_predict_queue(project=self.project)
-        except ml_services.ModelTrainError as error:
+            services.model_predict_queue(project=self.project)
+        except services.ModelTrainError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from error
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

@@ -16,7 +16,8 @@ from rest_framework.test import APIClient
 
 from config import celery_app
 from labeling import fastpath, queue
-from labeling.models import Item, ItemStatus, Lease, ModelStatus, ModelVersion
+from labeling.models import Item, ItemStatus, Lease
+from prelabels.models import ModelStatus, ModelVersion
 from qa.consensus import review_open
 from qa.models import Audit, Export, ReviewReason
 from tenancy import services

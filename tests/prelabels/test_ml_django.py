@@ -8,19 +8,13 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from labeling import ml_services, queue
-from labeling.ml import synthetic
-from labeling.ml.splits import keyed_split
-from labeling.models import (
-    Annotation,
-    AnnotationSource,
-    AnnotatorKind,
-    Item,
-    ItemStatus,
-    ModelStatus,
-    ModelVersion,
-)
+from labeling import queue
+from labeling.models import Annotation, AnnotationSource, AnnotatorKind, Item, ItemStatus
 from labeling.signals import items_completed
+from prelabels import services
+from prelabels.ml import synthetic
+from prelabels.ml.splits import keyed_split
+from prelabels.models import ModelStatus, ModelVersion
 from qa import reports
 from qa.data import Filters
 from tenancy import services as tenancy_services
@@ -63,7 +57,7 @@ def text_project(world, *, labeled: int, open_items: int = 0, seed: int = 0, **p
 
 def train(project, capture):
     with capture(execute=True):
-        version = ml_services.model_train(project=project)
+        version = services.model_train(project=project)
     version.refresh_from_db()
     return version
 
@@ -106,7 +100,7 @@ def test_a_worse_version_stays_non_current(world, django_capture_on_commit_callb
     assert second.metrics["macro_f1"] < first.metrics["macro_f1"]
     first.refresh_from_db()
     assert first.is_current
-    assert ml_services.model_version_current(project=project) == first
+    assert services.model_version_current(project=project) == first
 
 
 def test_training_fails_clearly_without_two_classes(world, django_capture_on_commit_callbacks):
@@ -121,13 +115,13 @@ def test_training_fails_clearly_without_two_classes(world, django_capture_on_com
 def test_prelabels_priorities_and_adaptive_overlap(world, django_capture_on_commit_callbacks):
     project = text_project(world, labeled=60, open_items=60)
     train(project, django_capture_on_commit_callbacks)
-    before = ml_services.model_predict(project=project)  # confidence spread first
+    before = services.model_predict(project=project)  # confidence spread first
     open_items = Item.objects.filter(project=project, status=ItemStatus.OPEN)
     confidences = sorted(open_items.values_list("prelabel_confidence", flat=True))
     threshold = confidences[len(confidences) // 2]
     tenancy_services.project_update(project=project, model_threshold=threshold, audit_share=0.3)
     project.refresh_from_db()
-    counts = ml_services.model_predict(project=project)
+    counts = services.model_predict(project=project)
     assert counts["items"] == before["items"] == 60
     rows = list(open_items.values("prelabel", "prelabel_confidence", "priority", "needed"))
     assert all(row["prelabel"] in LABELS for row in rows)
@@ -158,11 +152,11 @@ def test_the_model_is_an_annotator_of_the_report_but_never_a_vote(
 ):
     project = text_project(world, labeled=60, open_items=5, overlap=1)
     train(project, django_capture_on_commit_callbacks)
-    ml_services.model_predict(project=project)
+    services.model_predict(project=project)
     model_rows = Annotation.objects.filter(project=project, source=AnnotationSource.MODEL)
     assert model_rows.count() == 5
     assert {a.annotator.kind for a in model_rows} == {AnnotatorKind.MODEL}
-    ml_services.model_predict(project=project)  # a re-prediction replaces, never adds
+    services.model_predict(project=project)  # a re-prediction replaces, never adds
     assert model_rows.count() == 5
     # A person disagrees with the pre-label: with overlap 1 their label is the consensus (were
     # the model a vote, the item would be a tie).
@@ -237,7 +231,7 @@ def test_retraining_after_enough_completions(
 ):
     project = text_project(world, labeled=40)
     current = train(project, django_capture_on_commit_callbacks)
-    monkeypatch.setattr(ml_services, "RETRAIN_EVERY", 3)
+    monkeypatch.setattr(services, "RETRAIN_EVERY", 3)
     ids = list(Item.objects.filter(project=project).values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=True):
         items_completed.send(
