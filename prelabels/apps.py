@@ -1,13 +1,13 @@
 from django.apps import AppConfig
 
+from labeling.signals import items_completed
+
 
 class PrelabelsConfig(AppConfig):
     name = "prelabels"
     verbose_name = "Pre-labels"
 
     def ready(self) -> None:
-        from labeling.signals import items_completed
-
         # The tasks register with Celery here: services enqueue them by name (enqueue.py).
         from . import tasks  # noqa: F401
         from .receivers import on_items_completed
