@@ -4,7 +4,7 @@
     flock /tmp/lqa-bench.lock .venv/bin/python bench/ml_bench.py --quick    # smaller, ~1 minute
 
 No database, no download: scikit-learn's bundled 8x8 digits and the seeded synthetic reviews
-of labeling/ml/synthetic.py.
+of prelabels/ml/synthetic.py.
 (a) digits: 100 human labels (a seeded choice of 1,797), the loop trains a version
     (cross-validated, calibrated), optionally self-trains on its confident pseudo-labels of
     the other 1,697 digits, and pre-labels them; their true labels are used only to score.
@@ -30,7 +30,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from sklearn.datasets import load_digits  # noqa: E402
 
-from labeling.ml import (  # noqa: E402
+from prelabels.ml import (  # noqa: E402
     metrics,
     predict,
     pretraining,
@@ -39,7 +39,7 @@ from labeling.ml import (  # noqa: E402
     text_torch,
     training,
 )
-from labeling.ml.base import use_torch_threads  # noqa: E402
+from prelabels.ml.base import use_torch_threads  # noqa: E402
 
 THRESHOLD = 0.9
 

@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "guardian",
     "tenancy",
     "labeling",
+    "prelabels",
     "qa",
     "billing",
 ]

@@ -3,16 +3,10 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from labeling import ml_views
 from qa import views as qa_views
 
 urlpatterns = [
     path("accounts/", include("tenancy.urls_accounts")),
-    path(
-        "projects/<int:project_id>/models/",
-        ml_views.ProjectModelsView.as_view(),
-        name="project-models",
-    ),
     path(
         "projects/<int:project_id>/exports/",
         qa_views.ProjectExportsView.as_view(),
@@ -22,6 +16,7 @@ urlpatterns = [
     path("api/v1/", include("config.urls_api")),
     path("", include("tenancy.urls")),
     path("", include("labeling.urls")),
+    path("", include("prelabels.urls")),
     path("", include("qa.urls")),
     path("", include("billing.urls")),
 ]

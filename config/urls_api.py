@@ -3,27 +3,11 @@
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from labeling import ml_apis
 from qa import apis as qa_apis
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path(
-        "projects/<int:project_id>/models/",
-        ml_apis.ProjectModelListApi.as_view(),
-        name="api-project-models",
-    ),
-    path(
-        "projects/<int:project_id>/models/train/",
-        ml_apis.ProjectModelTrainApi.as_view(),
-        name="api-project-models-train",
-    ),
-    path(
-        "projects/<int:project_id>/models/predict/",
-        ml_apis.ProjectModelPredictApi.as_view(),
-        name="api-project-models-predict",
-    ),
     path(
         "projects/<int:project_id>/exports/",
         qa_apis.ProjectExportListCreateApi.as_view(),
@@ -42,6 +26,7 @@ urlpatterns = [
     ),
     path("", include("tenancy.api_urls")),
     path("", include("labeling.api_urls")),
+    path("", include("prelabels.api_urls")),
     path("", include("qa.api_urls")),
     path("", include("billing.api_urls")),
 ]

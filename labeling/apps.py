@@ -16,7 +16,3 @@ class LabelingConfig(AppConfig):
         project_panel_register(recent_items_panel)
 
         from . import tasks  # noqa: F401 (known by name to core.enqueue)
-        from .receivers import on_items_completed
-        from .signals import items_completed
-
-        items_completed.connect(on_items_completed, dispatch_uid="labeling.model_retrain")

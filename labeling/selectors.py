@@ -1,5 +1,8 @@
 """Reads of labeling data, always scoped to what the caller may see."""
 
+from collections.abc import Iterator
+from typing import Any
+
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
@@ -130,3 +133,30 @@ def recent_items(*, project, limit: int) -> list[Item]:
         for item in items.filter(status=status).order_by("-id")[:limit]
     ]
     return sorted(found, key=lambda item: -item.pk)[:limit]
+
+
+def item_known_labels(*, project, chunk_size: int) -> Iterator[tuple[int, Any, Any]]:
+    """(id, data, label) of every item whose label is known, by id: a complete item's final
+    label, else its gold label. Streamed `chunk_size` rows at a time."""
+    rows = (
+        Item.objects.filter(organization_id=project.organization_id, project=project)
+        .filter(Q(status=ItemStatus.COMPLETE, label__isnull=False) | Q(gold_label__isnull=False))
+        .order_by("id")
+        .values_list("id", "data", "label", "gold_label", "status")
+    )
+    for item_id, data, label, gold, status in rows.iterator(chunk_size=chunk_size):
+        yield item_id, data, label if status == ItemStatus.COMPLETE and label is not None else gold
+
+
+def item_open_page(*, project, after_id: int, limit: int) -> list[tuple[int, Any]]:
+    """(id, data) of the next `limit` open items after `after_id`, by id (a keyset page)."""
+    return list(
+        Item.objects.filter(
+            organization_id=project.organization_id,
+            project=project,
+            status=ItemStatus.OPEN,
+            pk__gt=after_id,
+        )
+        .order_by("id")
+        .values_list("id", "data")[:limit]
+    )

@@ -7,8 +7,9 @@ racing an undo or a second worker changes nothing it should not."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NamedTuple
 
-from django.db import connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
@@ -16,7 +17,7 @@ from billing.services import usage_add
 from tenancy.models import Project
 
 from .imports.services import import_job_create, import_job_run
-from .models import Annotation, AnnotationSource, Item, ItemStatus
+from .models import Annotation, AnnotationSource, Annotator, AnnotatorKind, Item, ItemStatus
 from .queue import annotator_for, label_clean
 from .statuses import item_sources
 
@@ -231,3 +232,83 @@ def items_rework(*, project: Project, completed_from, completed_to, exclude_ids=
             labeled_at=timezone.now(),
         )
     )
+
+
+# Pre-labels: the prelabels app's models predict them, labeling owns the rows they land in.
+class ItemPrelabel(NamedTuple):
+    """A model's pre-label of an open item: its label and calibrated confidence, the queue
+    priority it earns, and how many people it needs (1: one person confirms it)."""
+
+    item_id: int
+    label: str
+    confidence: float
+    priority: float
+    needed: int
+
+
+def annotator_for_model(*, project: Project) -> Annotator:
+    """The project's model as an annotator (one per project: every model version writes as it)."""
+    name = f"model:p{project.pk}"
+    lookup = {"organization_id": project.organization_id, "kind": AnnotatorKind.MODEL}
+    try:
+        with transaction.atomic():
+            return Annotator.objects.get_or_create(**lookup, name=name, user=None)[0]
+    except IntegrityError:  # made by a concurrent task
+        return Annotator.objects.get(**lookup, name=name, user=None)
+
+
+@transaction.atomic
+def item_prelabels_set(*, project: Project, predictions: Sequence[ItemPrelabel]) -> list[int]:
+    """Write pre-labels, priorities and overlaps onto the items that are still open, and record
+    each pre-label as an annotation (source `model`) of the project's model annotator, replacing
+    its earlier one; consensus never counts these, nor does an item's `done`. An item completed
+    meanwhile keeps what its annotators decided. Returns the ids written."""
+    annotator = annotator_for_model(project=project)
+    # done and needed as they are now, under the rows' locks.
+    open_now = {
+        pk: (done, needed)
+        for pk, done, needed in _items(project)
+        .filter(pk__in=[p.item_id for p in predictions], status=ItemStatus.OPEN)
+        .select_for_update()
+        .values_list("pk", "done", "needed")
+    }
+    items = []
+    for prediction in predictions:
+        if prediction.item_id not in open_now:
+            continue
+        done, needed = open_now[prediction.item_id]
+        if prediction.needed == 1:
+            # One person confirms a confident pre-label; an item somebody has labeled already
+            # needs one more (never done == needed while open: nothing would complete it).
+            needed = done + 1
+        else:
+            needed = max(needed, prediction.needed)
+        items.append(
+            Item(
+                pk=prediction.item_id,
+                prelabel=prediction.label,
+                prelabel_confidence=prediction.confidence,
+                priority=prediction.priority,
+                needed=needed,
+            )
+        )
+    ids = [item.pk for item in items]
+    Item.objects.bulk_update(items, ["prelabel", "prelabel_confidence", "priority", "needed"])
+    Annotation.objects.filter(
+        organization_id=project.organization_id,
+        annotator=annotator,
+        item_id__in=ids,
+        source=AnnotationSource.MODEL,
+    ).delete()
+    Annotation.objects.bulk_create(
+        Annotation(
+            organization_id=project.organization_id,
+            project=project,
+            item_id=item.pk,
+            annotator=annotator,
+            label=item.prelabel,
+            source=AnnotationSource.MODEL,
+        )
+        for item in items
+    )
+    return ids

@@ -6,7 +6,7 @@ from __future__ import annotations
 from core.jobs import JOB_TRANSITIONS
 from core.transitions import InvalidTransition, Transitions
 
-from .models import ImportJob, ItemStatus, ModelVersion
+from .models import ImportJob, ItemStatus
 
 __all__ = ["InvalidTransition", "ITEM_TRANSITIONS", "import_job_transition", "item_sources"]
 
@@ -33,7 +33,3 @@ ITEM_TRANSITIONS = Transitions(
 def item_sources(to: str) -> list[str]:
     """The statuses an item may leave for `to` (for the conditional UPDATE of a transition)."""
     return ITEM_TRANSITIONS.sources(to)
-
-
-def model_version_transition(*, version: ModelVersion, to: str, **fields) -> ModelVersion:
-    return JOB_TRANSITIONS.apply(version, to, **fields)

@@ -14,8 +14,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config import celery_app
+from core.jobs import JobStatus
 from labeling import queue
-from labeling.models import Item, ItemStatus, Lease, ModelStatus, ModelVersion
+from labeling.models import Item, ItemStatus, Lease
+from prelabels.models import ModelVersion
 from qa.consensus import review_open
 from qa.models import Audit, Export, ReviewReason
 from tenancy import services
@@ -183,7 +185,7 @@ def _current_model(project):
         organization_id=project.organization_id,
         project=project,
         kind="text_sklearn",
-        status=ModelStatus.SUCCEEDED,
+        status=JobStatus.SUCCEEDED,
         is_current=True,
         metrics={"accuracy": 0.9, "macro_f1": 0.88, "ece": 0.03, "coverage": None},
         label_names=list(project.labels),

@@ -4,7 +4,7 @@ sees it in the versions table, current, with its reliability diagram and confusi
 import pytest
 from playwright.sync_api import expect
 
-from tests.labeling.test_ml_django import text_project
+from tests.prelabels.test_ml_django import text_project
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from labeling.ml import active, predict, synthetic, text_sklearn
-from labeling.ml.calibration import Calibrator
+from prelabels.ml import active, predict, synthetic, text_sklearn
+from prelabels.ml.calibration import Calibrator
 
 
 @pytest.fixture(scope="module")

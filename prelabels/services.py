@@ -1,15 +1,15 @@
 """Model versions of a project: training one (with the promotion rule), pre-labeling the open
 items with the current one, and retraining after enough new labels. The algorithms live in
-labeling/ml (arrays in, arrays out); this module reads and writes the database around them.
+prelabels/ml (arrays in, arrays out); this module reads and writes the database around them.
 
 Pre-labels (`model_predict`): the current version scores the open items in id-keyset chunks
-and writes each item's prelabel, prelabel_confidence, priority (= uncertainty: the queue
-serves the most uncertain first) and `needed` by the adaptive overlap rule (ml/active.py):
-a confident item (confidence >= the project's model_threshold) needs one person, except the
-audited share (the project's audit_share), which keeps the project's full overlap. Each
-prediction is also recorded as an annotation (source "model") by the project's model
-annotator, so that the agreement report shows the model as a row of its own; consensus never
-counts it as a vote (nor does the item's `done`).
+and writes, through labeling's `item_prelabels_set`, each item's prelabel, prelabel_confidence,
+priority (= uncertainty: the queue serves the most uncertain first) and `needed` by the
+adaptive overlap rule (ml/active.py): a confident item (confidence >= the project's
+model_threshold) needs one person, except the audited share (the project's audit_share), which
+keeps the project's full overlap. Each prediction is also recorded as an annotation (source
+"model") by the project's model annotator, so that the agreement report shows the model as a
+row of its own; consensus never counts it as a vote (nor does the item's `done`).
 """
 
 from __future__ import annotations
@@ -19,28 +19,23 @@ from pathlib import Path
 
 import numpy as np
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
+from django.db import connection, transaction
 from django.utils import timezone
 
+from core.enqueue import enqueue
+from core.jobs import JobStatus
+from core.transitions import InvalidTransition
+from labeling.selectors import item_known_labels, item_open_page
+from labeling.services import ItemPrelabel, item_prelabels_set
 from tenancy.models import Project, TaskType
 
-from . import ml_selectors
+from . import selectors
 from .ml import inputs as ml_inputs
 from .ml import storage, training
 from .ml.active import overlap_plan
 from .ml.base import IMAGE_SKLEARN, IMAGE_TORCH
-from .models import (
-    Annotation,
-    AnnotationSource,
-    Annotator,
-    AnnotatorKind,
-    Item,
-    ItemStatus,
-    ModelStatus,
-    ModelVersion,
-)
-from .statuses import InvalidTransition, model_version_transition
+from .models import ModelVersion
+from .statuses import model_version_transition
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +55,7 @@ def _versions(project: Project):
 
 
 def model_version_current(*, project: Project) -> ModelVersion | None:
-    return ml_selectors.model_version_current(project=project)
+    return selectors.model_version_current(project=project)
 
 
 def model_train(*, project: Project, user=None) -> ModelVersion:
@@ -68,15 +63,11 @@ def model_train(*, project: Project, user=None) -> ModelVersion:
     train a model still gets its version, failed with the reason, when it runs."""
     if project.task_type == TaskType.MULTILABEL:
         raise ModelTrainError("Models are trained for classification projects only.")
-    from .tasks import model_version_train
-
     with transaction.atomic():
         version = ModelVersion.objects.create(
             organization_id=project.organization_id, project=project, created_by=user
         )
-        transaction.on_commit(
-            lambda: model_version_train.delay(version.pk, project.organization_id)
-        )
+        enqueue("prelabels.model_version_train", version.pk, project.organization_id)
     return version
 
 
@@ -85,14 +76,7 @@ def _training_items(project: Project) -> tuple[list[str], list, list[int]]:
     names = list(project.labels)
     index = {name: position for position, name in enumerate(names)}
     keys, datas, labels = [], [], []
-    rows = (
-        Item.objects.filter(organization_id=project.organization_id, project=project)
-        .filter(Q(status=ItemStatus.COMPLETE, label__isnull=False) | Q(gold_label__isnull=False))
-        .order_by("id")
-        .values_list("id", "data", "label", "gold_label", "status")
-    )
-    for item_id, data, label, gold, status in rows.iterator(chunk_size=PREDICT_CHUNK):
-        final = label if status == ItemStatus.COMPLETE and label is not None else gold
+    for item_id, data, final in item_known_labels(project=project, chunk_size=PREDICT_CHUNK):
         if not isinstance(final, str) or final not in index:
             continue
         keys.append(str(item_id))
@@ -132,16 +116,16 @@ def _promotion(project, result, inputs, labels, label_names) -> tuple[bool, str]
 def model_version_run(*, version_id: int) -> ModelVersion:
     """Train a queued version. Idempotent: a finished version is returned as it is."""
     version = ModelVersion.objects.select_related("project").get(pk=version_id)
-    if version.status in (ModelStatus.SUCCEEDED, ModelStatus.FAILED):
+    if version.status in (JobStatus.SUCCEEDED, JobStatus.FAILED):
         return version
-    model_version_transition(version=version, to=ModelStatus.RUNNING, started_at=timezone.now())
+    model_version_transition(version=version, to=JobStatus.RUNNING, started_at=timezone.now())
     project = version.project
     try:
         result, kind, n_used, inputs, labels = _train(project)
     except ModelTrainError as error:
         return model_version_transition(
             version=version,
-            to=ModelStatus.FAILED,
+            to=JobStatus.FAILED,
             message=str(error),
             finished_at=timezone.now(),
         )
@@ -156,7 +140,7 @@ def model_version_run(*, version_id: int) -> ModelVersion:
             _versions(project).filter(is_current=True).update(is_current=False)
         model_version_transition(
             version=version,
-            to=ModelStatus.SUCCEEDED,
+            to=JobStatus.SUCCEEDED,
             kind=result.model.kind,
             is_current=promote,
             metrics=_json(result.metrics),
@@ -226,21 +210,10 @@ def model_version_abandon(*, version_id: int, reason: str) -> None:
         return
     try:
         model_version_transition(
-            version=version, to=ModelStatus.FAILED, message=reason, finished_at=timezone.now()
+            version=version, to=JobStatus.FAILED, message=reason, finished_at=timezone.now()
         )
     except InvalidTransition:
         pass
-
-
-def model_annotator(*, project: Project) -> Annotator:
-    """The project's model as an annotator (one per project: every version writes as it)."""
-    name = f"model:p{project.pk}"
-    lookup = {"organization_id": project.organization_id, "kind": AnnotatorKind.MODEL}
-    try:
-        with transaction.atomic():
-            return Annotator.objects.get_or_create(**lookup, name=name, user=None)[0]
-    except IntegrityError:  # made by a concurrent task
-        return Annotator.objects.get(**lookup, name=name, user=None)
 
 
 def _input_kind(model_kind: str) -> str:
@@ -261,91 +234,51 @@ def model_predict(*, project: Project) -> dict[str, int]:
         )
         return {"items": 0, "confident": 0, "audited": 0}
     kind = _input_kind(model.kind)
-    annotator = model_annotator(project=project)
     counts = {"items": 0, "confident": 0, "audited": 0, "skipped": 0}
-    open_items = Item.objects.filter(
-        organization_id=project.organization_id, project=project, status=ItemStatus.OPEN
-    ).order_by("id")
     after = 0
     while True:
-        chunk = list(
-            open_items.filter(pk__gt=after).only("id", "data", "done", "needed")[:PREDICT_CHUNK]
-        )
+        chunk = item_open_page(project=project, after_id=after, limit=PREDICT_CHUNK)
         if not chunk:
             break
-        after = chunk[-1].pk
+        after = chunk[-1][0]
         readable, inputs = [], []
-        for item in chunk:
+        for item_id, data in chunk:
             try:
-                inputs.append(ml_inputs.input_from_data(item.data, kind))
-                readable.append(item)
+                inputs.append(ml_inputs.input_from_data(data, kind))
+                readable.append(item_id)
             except (KeyError, ValueError, TypeError):
                 counts["skipped"] += 1
         if readable:
-            _write_predictions(project, version, model, annotator, readable, inputs, counts)
+            _write_predictions(project, model, readable, inputs, counts)
     logger.info("model_predicted", extra={"project_id": project.pk, **counts})
     return counts
 
 
-def _write_predictions(project, version, model, annotator, items, inputs, counts) -> None:
+def _write_predictions(project, model, item_ids, inputs, counts) -> None:
     labels, confidence = model.calibrator.top(model.logits(inputs))
     plan = overlap_plan(
         confidence,
-        [str(item.pk) for item in items],
+        [str(item_id) for item_id in item_ids],
         threshold=project.model_threshold,
         full_overlap=project.overlap,
         audit_share=project.audit_share,
         seed=project.pk,
     )
     names = model.label_names
-    with transaction.atomic():
-        # Only items still open, with their counts as they are now: one completed meanwhile
-        # keeps what its annotators decided.
-        current = {
-            row["pk"]: row
-            for row in Item.objects.filter(
-                pk__in=[item.pk for item in items], status=ItemStatus.OPEN
+    written = item_prelabels_set(
+        project=project,
+        predictions=[
+            ItemPrelabel(
+                item_id=item_id,
+                label=names[int(labels[position])],
+                confidence=round(float(confidence[position]), 6),
+                priority=round(1.0 - float(confidence[position]), 6),
+                needed=int(plan.needed[position]),
             )
-            .select_for_update()
-            .values("pk", "done", "needed")
-        }
-        written = []
-        for position, item in enumerate(items):
-            row = current.get(item.pk)
-            if row is None:
-                continue
-            item.prelabel = names[int(labels[position])]
-            item.prelabel_confidence = round(float(confidence[position]), 6)
-            item.priority = round(1.0 - float(confidence[position]), 6)
-            if plan.needed[position] == 1:
-                # One person confirms a confident pre-label; an item somebody has labeled
-                # already needs one more (never done == needed while open: nothing would
-                # complete it).
-                item.needed = row["done"] + 1
-            else:
-                item.needed = max(row["needed"], project.overlap)
-            written.append(item)
-        items = written
-        ids = [item.pk for item in items]
-        Item.objects.bulk_update(items, ["prelabel", "prelabel_confidence", "priority", "needed"])
-        Annotation.objects.filter(
-            organization_id=project.organization_id,
-            annotator=annotator,
-            item_id__in=ids,
-            source=AnnotationSource.MODEL,
-        ).delete()
-        Annotation.objects.bulk_create(
-            Annotation(
-                organization_id=project.organization_id,
-                project=project,
-                item_id=item.pk,
-                annotator=annotator,
-                label=item.prelabel,
-                source=AnnotationSource.MODEL,
-            )
-            for item in items
-        )
-    counts["items"] += len(items)
+            for position, item_id in enumerate(item_ids)
+        ],
+    )
+    counts["items"] += len(written)
     counts["confident"] += int(plan.confident.sum())
     counts["audited"] += int(plan.audit.sum())
 
@@ -354,9 +287,7 @@ def model_predict_queue(*, project: Project) -> None:
     """Pre-label in Celery after commit (ValueError when no version is current)."""
     if model_version_current(project=project) is None:
         raise ModelTrainError("No current model version: train one first.")
-    from .tasks import model_predict_run
-
-    transaction.on_commit(lambda: model_predict_run.delay(project.pk, project.organization_id))
+    enqueue("prelabels.model_predict", project.pk, project.organization_id)
 
 
 # The count and its reset in one statement: the row's lock orders racing completions, and the
@@ -382,7 +313,7 @@ def model_completions_count(*, project_id: int, count: int) -> bool:
     if row is None or not row[0]:
         return False
     project = Project.objects.get(pk=project_id)
-    busy = _versions(project).filter(status__in=[ModelStatus.QUEUED, ModelStatus.RUNNING])
+    busy = _versions(project).filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
     if busy.exists():
         return False
     model_train(project=project, user=None)

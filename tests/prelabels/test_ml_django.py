@@ -8,19 +8,14 @@ import numpy as np
 import pytest
 from django.conf import settings
 
-from labeling import ml_services, queue
-from labeling.ml import synthetic
-from labeling.ml.splits import keyed_split
-from labeling.models import (
-    Annotation,
-    AnnotationSource,
-    AnnotatorKind,
-    Item,
-    ItemStatus,
-    ModelStatus,
-    ModelVersion,
-)
+from core.jobs import JobStatus
+from labeling import queue
+from labeling.models import Annotation, AnnotationSource, AnnotatorKind, Item, ItemStatus
 from labeling.signals import items_completed
+from prelabels import services
+from prelabels.ml import synthetic
+from prelabels.ml.splits import keyed_split
+from prelabels.models import ModelVersion
 from qa import reports
 from qa.data import Filters
 from tenancy import services as tenancy_services
@@ -63,7 +58,7 @@ def text_project(world, *, labeled: int, open_items: int = 0, seed: int = 0, **p
 
 def train(project, capture):
     with capture(execute=True):
-        version = ml_services.model_train(project=project)
+        version = services.model_train(project=project)
     version.refresh_from_db()
     return version
 
@@ -73,7 +68,7 @@ def test_a_version_trains_through_the_service_and_becomes_current(
 ):
     project = text_project(world, labeled=80)
     version = train(project, django_capture_on_commit_callbacks)
-    assert version.status == ModelStatus.SUCCEEDED, version.message
+    assert version.status == JobStatus.SUCCEEDED, version.message
     assert version.is_current
     assert version.kind == "text_sklearn"
     assert version.n_labels_used == 80
@@ -100,20 +95,20 @@ def test_a_worse_version_stays_non_current(world, django_capture_on_commit_callb
         items[position].label = LABELS[int(rng.integers(3))]
     Item.objects.bulk_update(items, ["label"])
     second = train(project, django_capture_on_commit_callbacks)
-    assert second.status == ModelStatus.SUCCEEDED
+    assert second.status == JobStatus.SUCCEEDED
     assert not second.is_current
     assert second.message.startswith("Not promoted: macro-F1")
     assert second.metrics["macro_f1"] < first.metrics["macro_f1"]
     first.refresh_from_db()
     assert first.is_current
-    assert ml_services.model_version_current(project=project) == first
+    assert services.model_version_current(project=project) == first
 
 
 def test_training_fails_clearly_without_two_classes(world, django_capture_on_commit_callbacks):
     project = text_project(world, labeled=20)
     Item.objects.filter(project=project).update(label="positive")
     version = train(project, django_capture_on_commit_callbacks)
-    assert version.status == ModelStatus.FAILED
+    assert version.status == JobStatus.FAILED
     assert "at least 2 classes" in version.message
     assert not version.is_current
 
@@ -121,13 +116,13 @@ def test_training_fails_clearly_without_two_classes(world, django_capture_on_com
 def test_prelabels_priorities_and_adaptive_overlap(world, django_capture_on_commit_callbacks):
     project = text_project(world, labeled=60, open_items=60)
     train(project, django_capture_on_commit_callbacks)
-    before = ml_services.model_predict(project=project)  # confidence spread first
+    before = services.model_predict(project=project)  # confidence spread first
     open_items = Item.objects.filter(project=project, status=ItemStatus.OPEN)
     confidences = sorted(open_items.values_list("prelabel_confidence", flat=True))
     threshold = confidences[len(confidences) // 2]
     tenancy_services.project_update(project=project, model_threshold=threshold, audit_share=0.3)
     project.refresh_from_db()
-    counts = ml_services.model_predict(project=project)
+    counts = services.model_predict(project=project)
     assert counts["items"] == before["items"] == 60
     rows = list(open_items.values("prelabel", "prelabel_confidence", "priority", "needed"))
     assert all(row["prelabel"] in LABELS for row in rows)
@@ -158,11 +153,11 @@ def test_the_model_is_an_annotator_of_the_report_but_never_a_vote(
 ):
     project = text_project(world, labeled=60, open_items=5, overlap=1)
     train(project, django_capture_on_commit_callbacks)
-    ml_services.model_predict(project=project)
+    services.model_predict(project=project)
     model_rows = Annotation.objects.filter(project=project, source=AnnotationSource.MODEL)
     assert model_rows.count() == 5
     assert {a.annotator.kind for a in model_rows} == {AnnotatorKind.MODEL}
-    ml_services.model_predict(project=project)  # a re-prediction replaces, never adds
+    services.model_predict(project=project)  # a re-prediction replaces, never adds
     assert model_rows.count() == 5
     # A person disagrees with the pre-label: with overlap 1 their label is the consensus (were
     # the model a vote, the item would be a tie).
@@ -237,7 +232,7 @@ def test_retraining_after_enough_completions(
 ):
     project = text_project(world, labeled=40)
     current = train(project, django_capture_on_commit_callbacks)
-    monkeypatch.setattr(ml_services, "RETRAIN_EVERY", 3)
+    monkeypatch.setattr(services, "RETRAIN_EVERY", 3)
     ids = list(Item.objects.filter(project=project).values_list("pk", flat=True))
     with django_capture_on_commit_callbacks(execute=True):
         items_completed.send(
@@ -258,7 +253,7 @@ def test_retraining_after_enough_completions(
         )
     versions = list(ModelVersion.objects.filter(project=project).order_by("id"))
     assert len(versions) == 2
-    assert versions[1].status == ModelStatus.SUCCEEDED
+    assert versions[1].status == JobStatus.SUCCEEDED
     assert versions[1].n_labels_used == 40
     assert versions[1].is_current  # neither is measured on held-out labels: the newer wins
     current.refresh_from_db()

@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from labeling.ml import image_torch, synthetic, training
-from labeling.ml.training import compare, evaluate, is_better, train_version
+from prelabels.ml import image_torch, synthetic, training
+from prelabels.ml.training import compare, evaluate, is_better, train_version
 
 NAMES = synthetic.LABEL_NAMES
 

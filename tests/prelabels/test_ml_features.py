@@ -4,8 +4,8 @@ import numpy as np
 import pytest
 from sklearn.utils import murmurhash3_32
 
-from labeling.ml import features, inputs, synthetic
-from labeling.ml.features import TextFeatures
+from prelabels.ml import features, inputs, synthetic
+from prelabels.ml.features import TextFeatures
 
 
 def test_input_kind_follows_what_every_item_has():

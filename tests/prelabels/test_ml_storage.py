@@ -10,7 +10,7 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from labeling.ml import (
+from prelabels.ml import (
     calibration,
     image_sklearn,
     image_torch,
@@ -19,7 +19,7 @@ from labeling.ml import (
     text_sklearn,
     text_torch,
 )
-from labeling.ml.storage import ModelFileError
+from prelabels.ml.storage import ModelFileError
 
 NAMES = synthetic.LABEL_NAMES
 DIGIT_NAMES = [str(d) for d in range(10)]

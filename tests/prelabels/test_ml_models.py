@@ -5,8 +5,8 @@ import pytest
 import torch
 from sklearn.datasets import load_digits
 
-from labeling.ml import image_sklearn, image_torch, synthetic, text_sklearn, text_torch
-from labeling.ml.base import ABSENT_CLASS_LOGIT
+from prelabels.ml import image_sklearn, image_torch, synthetic, text_sklearn, text_torch
+from prelabels.ml.base import ABSENT_CLASS_LOGIT
 
 NAMES = synthetic.LABEL_NAMES
 DIGIT_NAMES = [str(d) for d in range(10)]

@@ -31,6 +31,7 @@ from .base import (
 )
 from .calibration import Calibrator
 
+# The name predates the move to prelabels/ml: files written before it carry it and still load.
 FORMAT = "labeling.ml/1"
 HEADER = "header"
 ISO_X, ISO_Y = "calibration_iso_x", "calibration_iso_y"

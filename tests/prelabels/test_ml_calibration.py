@@ -5,7 +5,7 @@ import pytest
 from scipy.special import softmax
 from sklearn.metrics import f1_score
 
-from labeling.ml import calibration, metrics
+from prelabels.ml import calibration, metrics
 
 
 def overconfident_logits(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:

@@ -12,7 +12,7 @@ from core.roles import CLIENT_MANAGERS, PROJECT_READERS
 from tenancy.apis import ProjectApi
 from tenancy.selectors import user_may_change_project
 
-from . import ml_selectors, ml_services
+from . import selectors, services
 
 METRIC_NAMES = ("accuracy", "macro_f1", "ece", "coverage")
 
@@ -62,7 +62,7 @@ class ProjectModelListApi(ProjectApi):
 
     @extend_schema(responses=ModelVersionOutput(many=True))
     def get(self, request, project_id):
-        versions = ml_selectors.model_version_list(project=self.project)[:100]
+        versions = selectors.model_version_list(project=self.project)[:100]
         return Response(ModelVersionOutput(versions, many=True).data)
 
 
@@ -73,8 +73,8 @@ class ProjectModelTrainApi(ProjectApi):
     def post(self, request, project_id):
         _require_changer(self, request)
         try:
-            version = ml_services.model_train(project=self.project, user=request.user)
-        except ml_services.ModelTrainError as error:
+            version = services.model_train(project=self.project, user=request.user)
+        except services.ModelTrainError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from error
         version.refresh_from_db()  # without a broker it trained already
         return Response(ModelTrainOutput(version).data, status=status.HTTP_202_ACCEPTED)
@@ -92,7 +92,7 @@ class ProjectModelPredictApi(ProjectApi):
     def post(self, request, project_id):
         _require_changer(self, request)
         try:
-            ml_services.model_predict_queue(project=self.project)
-        except ml_services.ModelTrainError as error:
+            services.model_predict_queue(project=self.project)
+        except services.ModelTrainError as error:
             raise exceptions.ValidationError({"detail": str(error)}) from error
         return Response({"status": "queued"}, status=status.HTTP_202_ACCEPTED)

@@ -11,7 +11,7 @@ from django.views import View
 from core.roles import PROJECT_READERS
 from tenancy.selectors import access_project, user_may_change_project, user_role
 
-from . import ml_selectors, ml_services
+from . import selectors, services
 
 # The reliability diagram's plot area, in SVG units.
 CHART = 240
@@ -73,7 +73,7 @@ class ProjectModelsView(LoginRequiredMixin, View):
 
     def get(self, request, project_id: int):
         project = self._project(request, project_id)
-        versions = list(ml_selectors.model_version_list(project=project)[:50])
+        versions = list(selectors.model_version_list(project=project)[:50])
         current = next((v for v in versions if v.is_current), None)
         context = {
             "project": project,
@@ -82,9 +82,9 @@ class ProjectModelsView(LoginRequiredMixin, View):
             "may_train": user_may_change_project(user=request.user, project=project),
             "reliability": reliability_chart(current.reliability) if current else None,
             "confusion": confusion_rows(current.label_names, current.confusion) if current else [],
-            "retrain_every": ml_services.RETRAIN_EVERY,
+            "retrain_every": services.RETRAIN_EVERY,
         }
-        return render(request, "labeling/model_list.html", context)
+        return render(request, "prelabels/model_list.html", context)
 
     def post(self, request, project_id: int):
         project = self._project(request, project_id)
@@ -93,11 +93,11 @@ class ProjectModelsView(LoginRequiredMixin, View):
         action = request.POST.get("action")
         try:
             if action == "predict":
-                ml_services.model_predict_queue(project=project)
+                services.model_predict_queue(project=project)
                 messages.success(request, "Pre-labeling of the open items started.")
             else:
-                version = ml_services.model_train(project=project, user=request.user)
+                version = services.model_train(project=project, user=request.user)
                 messages.success(request, f"Version {version.pk} is training.")
-        except ml_services.ModelTrainError as error:
+        except services.ModelTrainError as error:
             messages.error(request, str(error))
         return redirect(reverse("project-models", args=[project.pk]))
