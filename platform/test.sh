@@ -70,7 +70,8 @@ step "virtualenv (bootstrap.sh)" bash platform/bootstrap.sh
 LQA_CHROMIUM=$(command -v chromium || true)
 export LQA_CHROMIUM
 
-step "ruff check" .venv/bin/ruff check .
+step "ruff check (with the complexity gate)" .venv/bin/ruff check .
+step "import contracts (lint-imports)" .venv/bin/lint-imports --no-cache
 
 # ports are claimed right before use: parallel runs (other clones, CI jobs) must not collide
 if [[ -n ${TEST_PG_PORT:-} ]]; then PG_PORT=$TEST_PG_PORT; else claim_port PG_PORT 54330; fi
