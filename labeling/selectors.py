@@ -7,6 +7,7 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from core.iterators import keyset_batches
 from tenancy.models import Project
 from tenancy.selectors import project_list_for, project_read
 from tenancy.sqlrows import Columns
@@ -148,15 +149,9 @@ def item_known_labels(*, project, chunk_size: int) -> Iterator[tuple[int, Any, A
         yield item_id, data, label if status == ItemStatus.COMPLETE and label is not None else gold
 
 
-def item_open_page(*, project, after_id: int, limit: int) -> list[tuple[int, Any]]:
-    """(id, data) of the next `limit` open items after `after_id`, by id (a keyset page)."""
-    return list(
-        Item.objects.filter(
-            organization_id=project.organization_id,
-            project=project,
-            status=ItemStatus.OPEN,
-            pk__gt=after_id,
-        )
-        .order_by("id")
-        .values_list("id", "data")[:limit]
+def item_open_batches(*, project, size: int) -> Iterator[list[tuple[int, Any]]]:
+    """(id, data) of the project's open items, by id, `size` at a time (keyset pages)."""
+    items = Item.objects.filter(
+        organization_id=project.organization_id, project=project, status=ItemStatus.OPEN
     )
+    return keyset_batches(items.values_list("id", "data"), size=size)

@@ -25,7 +25,7 @@ from django.utils import timezone
 from core.enqueue import enqueue
 from core.jobs import JobStatus
 from core.transitions import InvalidTransition
-from labeling.selectors import item_known_labels, item_open_page
+from labeling.selectors import item_known_labels, item_open_batches
 from labeling.services import ItemPrelabel, item_prelabels_set
 from tenancy.models import Project, TaskType
 
@@ -235,12 +235,7 @@ def model_predict(*, project: Project) -> dict[str, int]:
         return {"items": 0, "confident": 0, "audited": 0}
     kind = _input_kind(model.kind)
     counts = {"items": 0, "confident": 0, "audited": 0, "skipped": 0}
-    after = 0
-    while True:
-        chunk = item_open_page(project=project, after_id=after, limit=PREDICT_CHUNK)
-        if not chunk:
-            break
-        after = chunk[-1][0]
+    for chunk in item_open_batches(project=project, size=PREDICT_CHUNK):
         readable, inputs = [], []
         for item_id, data in chunk:
             try:
