@@ -17,10 +17,6 @@ from tenancy.models import Role
 from ..factories import ItemFactory
 from .test_queue import fresh_project
 
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the queue's functions are PostgreSQL's"
-)
-
 
 def test_next_and_submit_in_one_statement_each(world, api, django_assert_num_queries):
     """The fast path (labeling.fastpath): one call each, the token read in it."""
