@@ -589,8 +589,6 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("BENCH_WEB_URL", "http://127.0.0.1:8390"))
     parser.add_argument("--time-limit", type=float, default=600, help="seconds (default 600)")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("Run this on PostgreSQL (DATABASE_URL=postgres://...), or use bench/run.sh.")
     if args.annotators < OVERLAP:
         sys.exit(f"Give at least {OVERLAP} annotators: each item needs {OVERLAP} different people.")
     parts = urlsplit(args.url)
