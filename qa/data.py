@@ -1,6 +1,6 @@
 """A project's annotations as integer arrays, the input of the pure algorithms in qa/stats.
 
-On PostgreSQL the rows come through one binary COPY each (annotations, then items) and are
+The rows come through one binary COPY each (annotations, then items) and are
 decoded by numpy without a Python object per row: 3,000,000 annotations are ~130 MB of COPY
 data read in a couple of seconds. Labels are coded in SQL: the index of the label in the
 project's set for classification, a bitmask over the set for multilabel (at most 63 labels).

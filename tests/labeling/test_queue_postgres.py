@@ -1,4 +1,4 @@
-"""The task queue on PostgreSQL (labeling/queue/postgres.py, labeling/migrations/0007): its round
+"""The task queue's server-side calls (labeling/queue/postgres.py, labeling/sql/): its round
 trips on the hot path, and what a single-threaded test reaches only with a second connection."""
 
 import threading
