@@ -334,8 +334,6 @@ def main() -> None:
     parser.add_argument("--url", default=os.environ.get("BENCH_WEB_URL", "http://127.0.0.1:8390"))
     parser.add_argument("--seed", type=int, default=2026)
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        sys.exit("Run this on PostgreSQL (DATABASE_URL=postgres://...), or use bench/run.sh.")
     rng = random.Random(args.seed)
     days = month_days(args.month)
     run = f"{time.strftime('%H%M%S')}-{secrets.token_hex(2)}"

@@ -252,15 +252,7 @@ def _daily_percentile_buckets(
     params = [organization.pk, usage_range.start, usage_range.end, *project_ids, percent, percent]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [
-            (project_id, _as_date(day), bucket, int(total))
-            for project_id, day, bucket, total in cursor.fetchall()
-        ]
-
-
-def _as_date(value) -> datetime.date:
-    # SQLite hands raw SQL dates back as text.
-    return value if isinstance(value, datetime.date) else datetime.date.fromisoformat(value)
+        return cursor.fetchall()
 
 
 def _seconds(value: float | None) -> float | None:

@@ -8,8 +8,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, connection, transaction
-from django.db.models import F
+from django.db import connection, transaction
 from django.utils import timezone
 
 from tenancy.models import Organization, OrganizationKind, Project
@@ -52,8 +51,8 @@ def usage_add(
       export task): the key is recorded with the counts, and a second call with the same key
       counts nothing. Keys are global; name them `<kind>:<id>`.
 
-    Returns False when the key was counted before, True otherwise. On PostgreSQL the whole
-    call is one statement: safe under concurrency, one round trip."""
+    Returns False when the key was counted before, True otherwise. The whole call is one
+    statement: safe under concurrency, one round trip."""
     unknown = set(counters) - set(COUNTERS)
     if unknown:
         raise ValueError(f"unknown usage counters: {sorted(unknown)}")
@@ -65,25 +64,9 @@ def usage_add(
     if not counters and idempotency_key is None:
         return True
     day = day or timezone.localdate()
-    if connection.vendor == "postgresql":
-        return _usage_add_postgresql(
-            organization_id, project_id, day, user_id, idempotency_key, counters, person, buckets
-        )
-    with transaction.atomic():
-        if idempotency_key is not None:
-            try:
-                with transaction.atomic():
-                    UsageEvent.objects.create(key=idempotency_key, organization_id=organization_id)
-            except IntegrityError:
-                return False
-        keys = {"organization_id": organization_id, "project_id": project_id, "day": day}
-        if counters:
-            _add(DailyUsage, keys, counters)
-        if person:
-            _add(PersonDailyUsage, {**keys, "user_id": user_id}, person)
-        for bucket, items in buckets.items():
-            _add(TurnaroundBucket, {**keys, "bucket": bucket}, {"items": items})
-    return True
+    return _usage_upsert(
+        organization_id, project_id, day, user_id, idempotency_key, counters, person, buckets
+    )
 
 
 def _turnaround_buckets(completed: int, seconds) -> dict[int, int]:
@@ -98,13 +81,7 @@ def _turnaround_buckets(completed: int, seconds) -> dict[int, int]:
     return turnaround.histogram(seconds)
 
 
-def _add(model, keys: dict, values: dict) -> None:
-    row, created = model.objects.get_or_create(**keys, defaults=values)
-    if not created:
-        model.objects.filter(pk=row.pk).update(**{n: F(n) + v for n, v in values.items()})
-
-
-def _usage_add_postgresql(
+def _usage_upsert(
     organization_id, project_id, day, user_id, key, counters, person, buckets
 ) -> bool:
     """One INSERT ... ON CONFLICT DO UPDATE per table, as data-modifying CTEs of one statement.

@@ -1,9 +1,9 @@
 """Settings, read from the environment.
 
-With nothing set the platform runs on the embedded default: DEBUG on, SQLite in the project
-folder, Celery tasks executed eagerly in the calling process. Production sets at least
-DJANGO_DEBUG=0, SECRET_KEY, DJANGO_ALLOWED_HOSTS, DATABASE_URL (PostgreSQL) and
-CELERY_BROKER_URL (Redis); README.md lists every variable.
+With nothing set the platform runs on the embedded default: DEBUG on, the embedded PostgreSQL
+server in var/pg/ (config/embedded_pg.py starts it), Celery tasks executed eagerly in the
+calling process. Production sets at least DJANGO_DEBUG=0, SECRET_KEY, DJANGO_ALLOWED_HOSTS,
+DATABASE_URL and CELERY_BROKER_URL (Redis); README.md lists every variable.
 """
 
 import os
@@ -11,6 +11,8 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+
+from . import embedded_pg
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -108,7 +110,7 @@ TEMPLATES = [
 
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'db.sqlite3'}"),
+        os.environ.get("DATABASE_URL") or embedded_pg.url(),
         # 0 keeps Celery workers from holding connections across tasks; the web server sets it
         # (platform/services.sh): a worker then keeps one connection instead of opening one
         # per request, which cost it ~2 ms of CPU and the database a new backend process.
@@ -120,9 +122,9 @@ DATABASES = {
         conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool(
-    "DATABASE_PREPARED_STATEMENTS", True
-):
+if DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+    raise ImproperlyConfigured("DATABASE_URL must name a PostgreSQL database (postgres://...)")
+if env_bool("DATABASE_PREPARED_STATEMENTS", True):
     # Parameters bound by the server, and a statement prepared once a connection has run it
     # five times (psycopg's prepare_threshold): planning cost more than running the task
     # queue's statements (0.3-0.9 ms against ~0.1 ms). Prepared statements live in their
@@ -130,10 +132,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_boo
     DATABASES["default"].setdefault("OPTIONS", {}).update(
         server_side_binding=True, prepare_threshold=5
     )
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # A second connection to the same database: long jobs (imports) report progress on it
-    # while their own transaction is still open. Tests mirror it onto the default connection.
-    DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
+# A second connection to the same database: long jobs (imports) report progress on it while
+# their own transaction is still open. Tests mirror it onto the default connection.
+DATABASES["progress"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [

@@ -72,8 +72,6 @@ def item_page(
         items = items.filter(id__gt=after_id)
     if status:
         return list(items.filter(status=status).order_by("id")[:limit])
-    if not connection.features.supports_slicing_ordering_in_compound:  # SQLite: small data
-        return list(items.order_by("id")[:limit])
     ranges = [items.filter(status=value).order_by("id")[:limit] for value in ItemStatus.values]
     return list(ranges[0].union(*ranges[1:], all=True).order_by("id")[:limit])
 

@@ -79,14 +79,7 @@ def item_review_send(*, project: Project, item_id: int, label, confidence: float
 def items_review_send_bulk(
     *, project: Project, item_ids: Sequence[int], labels: Sequence, confidences: Sequence
 ) -> list[int]:
-    """item_review_send() of many items (one statement on PostgreSQL): the ids sent."""
-    if connection.vendor != "postgresql":
-        sent = zip(item_ids, labels, confidences, strict=True)
-        return [
-            item_id
-            for item_id, label, conf in sent
-            if item_review_send(project=project, item_id=item_id, label=label, confidence=conf)
-        ]
+    """item_review_send() of many items, in one statement: the ids sent."""
     sql = (
         f"UPDATE {Item._meta.db_table} AS i SET status = %s, label = v.label, "
         f"confidence = v.confidence, labeled_at = now() FROM {_VALUES} "
@@ -108,7 +101,7 @@ def items_review_send_bulk(
         return [row[0] for row in cursor.fetchall()]
 
 
-# Per-item values of a bulk UPDATE on PostgreSQL, as the three arrays _values() makes.
+# Per-item values of a bulk UPDATE, as the three arrays _values() makes.
 _VALUES = "unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confidence)"
 
 
@@ -179,38 +172,29 @@ def items_consensus_bulk_set(
     keep their decision; an unchanged label is not written again (its labeled_at stays).
     Returns how many rows changed."""
     changed = 0
-    if connection.vendor == "postgresql":
-        table = Item._meta.db_table
-        annotation_table = Annotation._meta.db_table
-        sql = (
-            f"UPDATE {table} AS i SET label = v.label, confidence = v.confidence, "
-            f"labeled_at = now() FROM {_VALUES} "
-            "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
-            "AND i.status = 'complete' "
-            "AND (i.label IS DISTINCT FROM v.label OR i.confidence IS DISTINCT FROM v.confidence) "
-            f"AND NOT EXISTS (SELECT 1 FROM {annotation_table} a "
-            "WHERE a.item_id = i.id AND a.source = 'review')"
-        )
-        with connection.cursor() as cursor:
-            for start in range(0, len(item_ids), CONSENSUS_WRITE_BATCH):
-                stop = start + CONSENSUS_WRITE_BATCH
-                cursor.execute(
-                    sql,
-                    [
-                        *_values(item_ids[start:stop], labels[start:stop], confidences[start:stop]),
-                        project.organization_id,
-                        project.pk,
-                    ],
-                )
-                changed += cursor.rowcount
-        return changed
-    complete = _items(project).filter(status=ItemStatus.COMPLETE).exclude(_decided_by_review())
-    for item_id, label, confidence in zip(item_ids, labels, confidences, strict=True):
-        changed += (
-            complete.filter(pk=item_id)
-            .exclude(label=label, confidence=confidence)
-            .update(label=label, confidence=confidence, labeled_at=timezone.now())
-        )
+    table = Item._meta.db_table
+    annotation_table = Annotation._meta.db_table
+    sql = (
+        f"UPDATE {table} AS i SET label = v.label, confidence = v.confidence, "
+        f"labeled_at = now() FROM {_VALUES} "
+        "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
+        "AND i.status = 'complete' "
+        "AND (i.label IS DISTINCT FROM v.label OR i.confidence IS DISTINCT FROM v.confidence) "
+        f"AND NOT EXISTS (SELECT 1 FROM {annotation_table} a "
+        "WHERE a.item_id = i.id AND a.source = 'review')"
+    )
+    with connection.cursor() as cursor:
+        for start in range(0, len(item_ids), CONSENSUS_WRITE_BATCH):
+            stop = start + CONSENSUS_WRITE_BATCH
+            cursor.execute(
+                sql,
+                [
+                    *_values(item_ids[start:stop], labels[start:stop], confidences[start:stop]),
+                    project.organization_id,
+                    project.pk,
+                ],
+            )
+            changed += cursor.rowcount
     return changed
 
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
-# The demo command: the embedded default (SQLite, Celery tasks run in-process, no services).
+# The demo command: the embedded default (the embedded PostgreSQL in var/pg, Celery tasks run
+# in-process, no other services, no system packages).
 #
 #   bash platform/demo.sh          then open http://127.0.0.1:${WEB_PORT:-8000}/
 #
-# Seeds demo data idempotently (`manage.py demo` prints the logins) and runs the dev server.
+# Starts the embedded PostgreSQL (config/embedded_pg.py; its data stays in var/pg between
+# runs), seeds demo data idempotently (`manage.py demo` prints the logins), runs the dev server,
+# and stops PostgreSQL when the server ends (Ctrl-C).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
@@ -15,9 +18,12 @@ bash platform/bootstrap.sh
 unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND LQA_TEST_CELERY \
   DJANGO_DEBUG DJANGO_ALLOWED_HOSTS DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES DJANGO_HSTS_SECONDS
 
-echo "demo: migrate (SQLite db.sqlite3)"
+echo "demo: PostgreSQL (embedded, data in var/pg)"
+.venv/bin/python -m config.embedded_pg start
+trap 'echo "demo: stopping PostgreSQL"; .venv/bin/python -m config.embedded_pg stop' EXIT
+echo "demo: migrate"
 .venv/bin/python manage.py migrate --noinput
 echo "demo: seeding demo data"
 .venv/bin/python manage.py demo
 echo "demo: serving http://127.0.0.1:${WEB_PORT:-8000}/ (Ctrl-C to stop)"
-exec .venv/bin/python manage.py runserver "127.0.0.1:${WEB_PORT:-8000}"
+.venv/bin/python manage.py runserver "127.0.0.1:${WEB_PORT:-8000}"

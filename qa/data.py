@@ -1,6 +1,6 @@
 """A project's annotations as integer arrays, the input of the pure algorithms in qa/stats.
 
-On PostgreSQL the rows come through one binary COPY each (annotations, then items) and are
+The rows come through one binary COPY each (annotations, then items) and are
 decoded by numpy without a Python object per row: 3,000,000 annotations are ~130 MB of COPY
 data read in a couple of seconds. Labels are coded in SQL: the index of the label in the
 project's set for classification, a bitmask over the set for multilabel (at most 63 labels).
@@ -150,10 +150,7 @@ def annotation_set(*, project: Project, filters: Filters | None = None) -> Annot
     """Every human, external and model annotation of the project that the filters keep (review
     decisions are verdicts, not ratings: they stay out), with the items' gold and final labels."""
     filters = filters or Filters()
-    if connection.vendor == "postgresql":
-        raw_items, ann, dur, day, codes, item_rows = _read_postgresql(project, filters)
-    else:
-        raw_items, ann, dur, day, codes, item_rows = _read_orm(project, filters)
+    raw_items, ann, dur, day, codes, item_rows = _read(project, filters)
     item_ids, items = np.unique(raw_items, return_inverse=True)
     annotator_ids, annotators = np.unique(ann, return_inverse=True)
     gold = np.full(len(item_ids), -1, dtype=np.int64)
@@ -181,7 +178,7 @@ def annotation_set(*, project: Project, filters: Filters | None = None) -> Annot
     )
 
 
-def _read_postgresql(project: Project, filters: Filters):
+def _read(project: Project, filters: Filters):
     where, params = _where(project, filters)
     code, code_params = _label_code_sql(project, "a.label")
     query = (
@@ -218,52 +215,5 @@ def _read_postgresql(project: Project, filters: Filters):
             "id": item_rows["id"].astype(np.int64),
             "gold": item_rows["gold"].astype(np.int64),
             "final": item_rows["final"].astype(np.int64),
-        },
-    )
-
-
-def _code_of(project: Project, value) -> int:
-    if value is None:
-        return -1
-    if project.task_type == TaskType.MULTILABEL:
-        if not isinstance(value, list):
-            return -1
-        return sum(1 << j for j, label in enumerate(project.labels) if label in value)
-    return project.labels.index(value) if value in project.labels else -1
-
-
-def _read_orm(project: Project, filters: Filters):
-    """The portable path (SQLite: the demo and small projects)."""
-    annotations = Annotation.objects.filter(
-        organization_id=project.organization_id, project=project
-    ).exclude(source=AnnotationSource.REVIEW)
-    if filters.date_from:
-        annotations = annotations.filter(created_at__date__gte=filters.date_from)
-    if filters.date_to:
-        annotations = annotations.filter(created_at__date__lte=filters.date_to)
-    if filters.dataset:
-        annotations = annotations.filter(item__dataset_id=filters.dataset)
-    if filters.annotator:
-        annotations = annotations.filter(
-            item_id__in=Annotation.objects.filter(
-                project=project, annotator_id=filters.annotator
-            ).values("item_id")
-        )
-    rows = list(
-        annotations.values_list("item_id", "annotator_id", "label", "duration_ms", "created_at")
-    )
-    item_ids = sorted({row[0] for row in rows})
-    items = Item.objects.filter(pk__in=item_ids).values_list("pk", "gold_label", "label")
-    item_map = {pk: (gold, label) for pk, gold, label in items}
-    return (
-        np.array([r[0] for r in rows], dtype=np.int64),
-        np.array([r[1] for r in rows], dtype=np.int64),
-        np.array([-1 if r[3] is None else r[3] for r in rows], dtype=np.int64),
-        np.array([(r[4].date() - EPOCH).days for r in rows], dtype=np.int64),
-        np.array([_code_of(project, r[2]) for r in rows], dtype=np.int64),
-        {
-            "id": np.array(item_ids, dtype=np.int64),
-            "gold": np.array([_code_of(project, item_map[i][0]) for i in item_ids], np.int64),
-            "final": np.array([_code_of(project, item_map[i][1]) for i in item_ids], np.int64),
         },
     )

@@ -4,7 +4,7 @@ Building a query with the ORM costs about 0.5 ms of Python (a select_related ove
 1-2 ms); running a small indexed one costs a tenth of that. The few reads on every request (the
 caller's token, the project or item asked for) are written once as SQL, and their rows become
 instances the way the ORM makes them: every concrete field, converted by the database backend's
-and the field's own converters (JSON, and SQLite's dates and booleans).
+and the field's own converters (JSON).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ class Columns:
         self.attnames = [field.attname for field in self.fields]
         self._pk = self.fields.index(model._meta.pk)
         self.sql = ", ".join(f'{alias}."{field.column}"' for field in self.fields)
-        self._converters: dict[str, list] = {}  # by database vendor, made on first use
+        self._converters: list[tuple] | None = None  # made on first use
 
     def __len__(self) -> int:
         return len(self.fields)
@@ -41,8 +41,7 @@ class Columns:
 
     def _converters_for(self) -> list[tuple]:
         """(position, column, converters) of the fields that have converters."""
-        vendor = connection.vendor
-        if vendor not in self._converters:
+        if self._converters is None:
             found = []
             for n, field in enumerate(self.fields):
                 col = field.get_col(self.alias)
@@ -50,5 +49,5 @@ class Columns:
                 converters += col.get_db_converters(connection)
                 if converters:
                     found.append((n, col, converters))
-            self._converters[vendor] = found
-        return self._converters[vendor]
+            self._converters = found
+        return self._converters

@@ -95,7 +95,7 @@ def system_status(request):
         worker, worker_error = None, f"{type(exc).__name__}: {exc}"
     context = {
         "database": {
-            "vendor": connection.vendor,
+            "server": f"{connection.display_name} {_version(connection.pg_version)}",
             "name": connection.settings_dict["NAME"],
         },
         "broker": _without_credentials(settings.CELERY_BROKER_URL),
@@ -114,3 +114,8 @@ def _without_credentials(url: str) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     return f"{parts.scheme}://{host}{':' + str(parts.port) if parts.port else ''}{parts.path}"
+
+
+def _version(number: int) -> str:
+    """PostgreSQL's version number as people write it (180006: 18.6)."""
+    return f"{number // 10000}.{number % 10000}"

@@ -144,20 +144,19 @@ def _dataset_for(*, project: Project, name: str, created_by=None) -> Dataset:
 class _Progress:
     """Makes bytes_read visible while the import's own transaction is still open, by writing it
     on a second connection. The reader (on the parsing thread) only notes the count; the
-    database thread writes it between batches. Without such a connection (SQLite) it is quiet."""
+    database thread writes it between batches."""
 
     def __init__(self, job_id: int):
         self.job_id = job_id
         self.bytes_read = 0
         self.last = 0.0
-        self.enabled = PROGRESS_DB in connections.databases
 
     def note(self, bytes_read: int) -> None:
         self.bytes_read = bytes_read
 
     def report(self) -> None:
         now = time.monotonic()
-        if not self.enabled or now - self.last < PROGRESS_EVERY:
+        if now - self.last < PROGRESS_EVERY:
             return
         self.last = now
         ImportJob.objects.using(PROGRESS_DB).filter(pk=self.job_id).update(
@@ -167,8 +166,8 @@ class _Progress:
     def close(self) -> None:
         # Imports are rare and long: no idle connection kept between them. (Inside a test's
         # transaction the connection must stay open: closing it there would break it.)
-        connection = connections[PROGRESS_DB] if self.enabled else None
-        if connection is not None and not connection.in_atomic_block:
+        connection = connections[PROGRESS_DB]
+        if not connection.in_atomic_block:
             connection.close()
 
 

@@ -1,6 +1,6 @@
-"""Bulk writers for validated rows: PostgreSQL COPY through psycopg 3, batched INSERTs elsewhere.
+"""The bulk writer for validated rows: PostgreSQL COPY through psycopg 3.
 
-Both run inside the import's transaction, so nothing they write survives a failure.
+It runs inside the import's transaction, so nothing it writes survives a failure.
 """
 
 from __future__ import annotations
@@ -46,7 +46,7 @@ class Batch:
     """Rows ready to write: their COPY lines made already (on the parsing thread)."""
 
     rows: list[CleanRow]
-    lines: list[str] | None  # COPY text per row; None where COPY is not used
+    lines: list[str]  # COPY text per row
     skipped: int  # ids repeated inside the batch
     payload: bytes = b""  # the lines joined and encoded, ready to send
 
@@ -64,7 +64,6 @@ class ItemWriter:
         self.checked = checked
         self.annotators: dict[str, int] = {}
         self.annotations_written = 0
-        self.use_copy = connection.vendor == "postgresql"
         self._head = f"{project.organization_id}\t{project.pk}\t{dataset.pk}\t"
         self._now = now.isoformat()
         # status, needed, done of a row that brings no annotations: the same for all of them
@@ -77,8 +76,6 @@ class ItemWriter:
             if row.external_id not in seen:
                 seen.add(row.external_id)
                 fresh.append(row)
-        if not self.use_copy:
-            return Batch(fresh, None, len(rows) - len(fresh))
         lines = [self._copy_line(row) for row in fresh]
         # Joined and encoded here, on the parsing thread: the database thread only sends.
         return Batch(fresh, lines, len(rows) - len(fresh), "".join(lines).encode())
@@ -96,13 +93,9 @@ class ItemWriter:
                 keep = [n for n, row in enumerate(rows) if row.external_id not in existing]
                 duplicates += len(rows) - len(keep)
                 rows = [rows[n] for n in keep]
-                if lines is not None:
-                    payload = "".join(lines[n] for n in keep).encode()
+                payload = "".join(lines[n] for n in keep).encode()
         if rows:
-            if lines is not None:
-                self._copy(payload)
-            else:
-                self._insert_items(rows)
+            self._copy(payload)
             annotated = [r for r in rows if r.annotations]
             if annotated:
                 self._write_annotations(annotated)
@@ -138,32 +131,6 @@ class ItemWriter:
         with connection.wrap_database_errors, connection.cursor() as cursor:
             with cursor.copy(sql) as copy:
                 copy.write(payload)
-
-    def _insert_items(self, rows: list[CleanRow]) -> None:
-        items = []
-        for row in rows:
-            status, done, complete = self._status(row)
-            items.append(
-                Item(
-                    organization_id=self.project.organization_id,
-                    project_id=self.project.pk,
-                    dataset_id=self.dataset.pk,
-                    external_id=row.external_id,
-                    data=orjson.loads(row.data_json),
-                    status=status,
-                    needed=self.project.overlap,
-                    done=done,
-                    gold_label=None if row.gold_json is None else orjson.loads(row.gold_json),
-                    prelabel=None if row.prelabel_json is None else orjson.loads(row.prelabel_json),
-                    prelabel_confidence=row.prelabel_confidence,
-                    label=None if row.label_json is None else orjson.loads(row.label_json),
-                    confidence=row.label_confidence,
-                    labeled_at=None if row.label_json is None else self.now,
-                    created_at=self.now,
-                    completed_at=self.now if complete else None,
-                )
-            )
-        Item.objects.bulk_create(items)
 
     def _annotator_id(self, name: str) -> int:
         if name not in self.annotators:

@@ -2,11 +2,10 @@
 
 Who gets what: an annotator is never handed an item twice, and an item is never held by more
 people than its remaining overlap needs (done + live leases < needed). Order: priority, then
-age. On PostgreSQL the claim locks the chosen item row with SKIP LOCKED, so concurrent
-annotators neither collide nor wait for each other; on SQLite a transaction is enough for one
-process. On PostgreSQL the claim and the submission are one call each of a server-side function
-(postgres.py, labeling/migrations/0007_queue_functions.py); the ORM code below is the same
-rules for SQLite.
+age. The claim locks the chosen item row with SKIP LOCKED, so concurrent annotators neither
+collide nor wait for each other. The claim and the submission are one call each of a
+server-side function (postgres.py; their SQL is labeling/sql/); this module decides what comes
+before them (the draws, the label's validation) and builds the answer.
 """
 
 from __future__ import annotations
@@ -17,8 +16,7 @@ from datetime import timedelta
 import orjson
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, Exists, F, OuterRef, Q, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from billing.services import usage_add
@@ -36,11 +34,6 @@ from ..models import (
 )
 from ..signals import items_completed
 from . import postgres
-
-
-def _statements() -> bool:
-    """Whether the claim and the submission run as postgres.py's statements (PostgreSQL)."""
-    return connection.vendor == "postgresql"
 
 
 class Conflict(Exception):
@@ -72,57 +65,9 @@ def label_clean(*, project: Project, value):
         raise ValidationError({"label": [str(exc).replace("'label' ", "The label ", 1)]}) from exc
 
 
-def _live(now) -> Q:
-    """A lease that still holds its item: handed out, not submitted, skipped or expired."""
-    return Q(annotation__isnull=True, skipped=False, expires_at__gt=now)
-
-
-def _live_leases(now):
-    return (
-        Lease.objects.filter(_live(now), item=OuterRef("pk"))
-        .order_by()
-        .values("item")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-
-
-def _candidates(*, project: Project, user, annotator: Annotator):
-    """Items this person may take now, best first."""
-    return (
-        Item.objects.filter(organization_id=project.organization_id, project=project)
-        .exclude(Exists(Lease.objects.filter(item=OuterRef("pk"), user=user)))
-        .exclude(Exists(Annotation.objects.filter(item=OuterRef("pk"), annotator=annotator)))
-        .order_by("-priority", "id")
-    )
-
-
 # Candidates tried per request before answering "nothing left" (each one was taken by someone
 # else between the search and the lock): a handful covers any realistic contention.
 CLAIM_ATTEMPTS = 8
-
-
-def _claim_open_item(*, candidates, now) -> Item | None:
-    """Lock the best open item that still needs a person. The search's snapshot may predate
-    another annotator's lease on it, so once the row is locked (and every lease on it must take
-    that lock first) its capacity is counted again in a fresh statement."""
-    tried: list[int] = []
-    for _ in range(CLAIM_ATTEMPTS):
-        item = (
-            candidates.filter(status=ItemStatus.OPEN)
-            .exclude(pk__in=tried)
-            .annotate(live=Coalesce(Subquery(_live_leases(now)), Value(0)))
-            .filter(done__lt=F("needed") - F("live"))
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
-        if item is None:
-            return None
-        live = Lease.objects.filter(_live(now), item=item).count()
-        if item.status == ItemStatus.OPEN and item.done + live < item.needed:
-            return item
-        tried.append(item.pk)
-    return None
 
 
 @transaction.atomic
@@ -136,47 +81,7 @@ def lease_next(*, project: Project, user) -> Lease | None:
     # Served without its pre-label (when it has one), for the blind share.
     blind = project.prelabels and random.random() < project.blind_share
     expires = now + timedelta(minutes=project.lease_minutes)
-    if _statements():
-        return _lease_next_sql(
-            project=project, user=user, now=now, expires=expires, gold=gold, blind=blind
-        )
-    live = (
-        Lease.objects.filter(
-            _live(now), organization_id=project.organization_id, project=project, user=user
-        )
-        .select_related("item")
-        .order_by("created_at", "id")  # after an undo two may be live: the older first
-        .first()
-    )
-    if live is not None:
-        return live
-    annotator = annotator_for(user)
-    candidates = _candidates(project=project, user=user, annotator=annotator)
-    item = None
-    if gold:
-        item = (
-            candidates.filter(gold_label__isnull=False)
-            .select_for_update(skip_locked=True, of=("self",))
-            .first()
-        )
-    if item is None:
-        item = _claim_open_item(candidates=candidates, now=now)
-    if item is None:
-        return None
-    # The candidates exclude every item this person ever held: the lease is always new.
-    return Lease.objects.create(
-        organization_id=project.organization_id,
-        project=project,
-        item=item,
-        user=user,
-        expires_at=expires,
-        blind=blind and item.prelabel is not None,
-    )
-
-
-def _lease_next_sql(*, project: Project, user, now, expires, gold: bool, blind: bool):
-    """lease_next() in one call: labeling_claim() (labeling/migrations/0007) takes the caller's
-    live lease or claims the best item, as the ORM code above does."""
+    # labeling_claim() (labeling/sql/): the caller's live lease, or a claim of the best item.
     return postgres.lease_claim(
         organization_id=project.organization_id,
         project_id=project.pk,
@@ -215,8 +120,7 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
     project = item.project
     value = label_clean(project=project, value=label)
     now = timezone.now()
-    submit = _submit_sql if _statements() else _submit_orm
-    annotation, completes = submit(
+    annotation, completes = _submit(
         project=project, item=item, user=user, value=value, duration_ms=duration_ms, now=now
     )
     if completes:
@@ -231,69 +135,13 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
     return annotation
 
 
-def _submit_orm(*, project: Project, item: Item, user, value, duration_ms, now):
-    """(the new annotation, whether it completes the item), the item locked and brought up to
-    date, the usage counted."""
-    locked = Item.objects.select_for_update().get(pk=item.pk)
-    item.status, item.done = locked.status, locked.done
-    annotator = annotator_for(user)
-    if (
-        Annotation.objects.filter(item=item, annotator=annotator)
-        .exclude(source=AnnotationSource.REVIEW)
-        .exists()
-    ):
-        raise Conflict(ALREADY_LABELED)
-    lease = Lease.objects.filter(item=item, user=user).first()
-    holds = lease is not None and not lease.skipped and lease.annotation_id is None
-    holds = holds and lease.expires_at > now
-    is_gold = locked.gold_label is not None
-    if not holds and not is_gold:
-        live = Lease.objects.filter(_live(now), item=item).count()
-        if item.status != ItemStatus.OPEN or item.done + live >= item.needed:
-            raise Conflict(NEEDS_NO_MORE)
-    annotation = Annotation.objects.create(
-        organization_id=item.organization_id,
-        project_id=item.project_id,
-        item=item,
-        annotator=annotator,
-        label=value,
-        source=AnnotationSource.HUMAN,
-        duration_ms=duration_ms,
-        prelabel_shown=prelabel_shown(project=project, item=locked, lease=lease if holds else None),
-        gold_correct=_gold_match(locked.gold_label, value) if is_gold else None,
-    )
-    if holds:
-        Lease.objects.filter(pk=lease.pk).update(annotation=annotation)
-    completes = item.status == ItemStatus.OPEN and item.done + 1 >= item.needed
-    completion = {"status": ItemStatus.COMPLETE, "completed_at": now} if completes else {}
-    Item.objects.filter(pk=item.pk).update(done=F("done") + 1, **completion)
-    item.done += 1
-    if completes:
-        item.status, item.completed_at = ItemStatus.COMPLETE, now
-    # An item completes again after consensus asked for one more label (adaptive overlap) or
-    # an audit sent it back: it was counted as completed the first time, once is what a client
-    # pays for. A first completion is one of an item whose final label was never set.
-    counted = completes and locked.labeled_at is None
-    # Last before the commit: every submission of the project adds to the same row of the
-    # day, and holds its lock from here to the commit.
-    usage_add(
-        organization_id=item.organization_id,
-        project_id=item.project_id,
-        annotations=1,
-        annotator_seconds=round((duration_ms or 0) / 1000),
-        items_completed=int(counted),
-        user_id=user.pk,
-        turnaround_seconds=(now - locked.created_at).total_seconds() if counted else None,
-    )
-    return annotation, completes
-
-
 _REFUSED = {"labeled": ALREADY_LABELED, "full": NEEDS_NO_MORE}
 
 
-def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
-    """_submit_orm() in one call, labeling_submission() (labeling/migrations/0007), which
-    counts the usage as billing_usage_annotation() (billing/migrations/0003)."""
+def _submit(*, project: Project, item: Item, user, value, duration_ms, now):
+    """(the new annotation, whether it completes the item), the given item brought up to date:
+    one call of labeling_submission() (labeling/sql/), which counts the usage as
+    billing_usage_annotation() (billing/sql/) in the same statement."""
     annotator_id = annotator_for(user).pk
     done = postgres.submission(
         item_id=item.pk,
@@ -327,12 +175,6 @@ def _submit_sql(*, project: Project, item: Item, user, value, duration_ms, now):
     )
     annotation._state.adding, annotation._state.db = False, connection.alias
     return annotation, done.completes
-
-
-def _gold_match(gold, value) -> bool:
-    if isinstance(gold, list) and isinstance(value, list):
-        return sorted(gold) == sorted(value)
-    return gold == value
 
 
 @transaction.atomic

@@ -1,10 +1,7 @@
-"""The task queue on PostgreSQL: a claim and a submission are each one server-side call.
+"""The task queue's calls: a claim and a submission are each one server-side call.
 
-The functions are labeling/migrations/0007_queue_functions.py's: labeling_claim() and
-labeling_submission() do what lease_next() and annotation_submit() decide, once the caller is
-known and the label is clean.
-The rules are the ORM path's, beside them in __init__.py (SQLite, the demo, runs that one; the
-test suite runs both on PostgreSQL, and compares them in tests/labeling/test_queue*.py).
+labeling_claim() and labeling_submission() (labeling/sql/) do what lease_next() and
+annotation_submit() decide, once the caller is known and the label is clean.
 """
 
 from __future__ import annotations

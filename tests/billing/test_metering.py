@@ -5,7 +5,7 @@ import datetime
 import threading
 
 import pytest
-from django.db import connection, connections, transaction
+from django.db import connections, transaction
 from django.utils import timezone
 
 from billing import turnaround
@@ -127,7 +127,6 @@ def test_a_task_that_failed_after_counting_counts_when_retried(world):
     assert DailyUsage.objects.get(project=world.a.project, day=DAY).exported_items == 100
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="concurrency: PostgreSQL only")
 @pytest.mark.django_db(transaction=True)
 def test_two_deliveries_at_once_count_once(world):
     """Two workers run the same delivery at the same moment: the second waits on the key's

@@ -1,20 +1,15 @@
-"""billing_usage_annotation() (billing/migrations/0003), the task queue's usage in SQL, counts
+"""billing_usage_annotation() (billing/sql/), the task queue's usage in SQL, counts
 what usage_add() counts for the same submission: rounding, buckets, every row."""
 
 import datetime
 from decimal import Decimal
 
-import pytest
 from django.db import connection
 
 from billing import turnaround
 from billing.models import DailyUsage, PersonDailyUsage, TurnaroundBucket
 from billing.services import usage_add
 from tenancy.models import Role
-
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the function is PostgreSQL's"
-)
 
 # Half seconds (Python rounds them to even), none, zero, the longest allowed.
 DURATIONS = [None, 0, 499, 500, 1500, 2500, 2501, 3499, 86_400_000]

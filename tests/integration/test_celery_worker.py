@@ -62,5 +62,6 @@ def test_status_page_shows_the_worker_answered_from_the_test_database(world, cli
     html = response.content.decode()
     assert 'data-testid="worker-ok"' in html
     assert f"database {database}" in html
+    assert f"PostgreSQL {connection.pg_version // 10000}." in html
     assert response.context["broker"] in html
     assert "in process" not in html

@@ -4,7 +4,7 @@ import threading
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 from django.utils import timezone
 
 from billing.models import DailyUsage
@@ -15,8 +15,6 @@ from tenancy import services as tenancy_services
 from tenancy.models import Role
 
 from ..factories import ItemFactory
-
-pytestmark = pytest.mark.usefixtures("queue_path")  # every rule, on both paths of the queue
 
 
 @pytest.fixture
@@ -215,8 +213,6 @@ def test_undo_while_the_lease_holds(world):
 @pytest.mark.django_db(transaction=True)
 def test_two_annotators_racing_for_the_last_slot_never_both_get_it(world):
     """Two real database connections (one per thread) claim at the same moment, many times."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks with SKIP LOCKED: PostgreSQL")
     project = fresh_project(world, overlap=1)
     items = ItemFactory.create_batch(20, dataset__project=project)
     users = [world.users[Role.ANNOTATOR], world.spare_annotator]
@@ -249,8 +245,6 @@ def test_two_annotators_racing_for_the_last_slot_never_both_get_it(world):
 @pytest.mark.django_db(transaction=True)
 def test_the_same_submission_twice_at_once_makes_one_label(world):
     """A client retrying while its first request is still running: one 201, one 409."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks: PostgreSQL")
     project = fresh_project(world, overlap=2)
     user = world.users[Role.ANNOTATOR]
     items = ItemFactory.create_batch(10, dataset__project=project)

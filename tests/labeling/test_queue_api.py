@@ -1,13 +1,9 @@
 """The labeling endpoints of API.md: next, annotations (201/400/403/404/409), skip, undo."""
 
-import pytest
-
 from labeling.models import Annotation, Lease
 from tenancy.models import Role
 
 from ..factories import ItemFactory
-
-pytestmark = pytest.mark.usefixtures("queue_path")  # every rule, on both paths of the queue
 
 
 def test_next_submit_and_stats(world, api):

@@ -1,4 +1,4 @@
-"""The task queue on PostgreSQL (labeling/queue/postgres.py, labeling/migrations/0007): its round
+"""The task queue's server-side calls (labeling/queue/postgres.py, labeling/sql/): its round
 trips on the hot path, and what a single-threaded test reaches only with a second connection."""
 
 import threading
@@ -16,10 +16,6 @@ from tenancy.models import Role
 
 from ..factories import ItemFactory
 from .test_queue import fresh_project
-
-pytestmark = pytest.mark.skipif(
-    connection.vendor != "postgresql", reason="the queue's functions are PostgreSQL's"
-)
 
 
 def test_the_api_views_claim_and_submit_in_one_call_each(world, api, django_assert_num_queries):
