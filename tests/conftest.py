@@ -7,7 +7,6 @@ from datetime import timedelta
 
 import pytest
 from celery._state import _set_task_join_will_block
-from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import connections
 from django.utils import timezone

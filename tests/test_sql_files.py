@@ -67,7 +67,8 @@ def test_every_platform_function_in_the_database_has_its_file():
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace "
-            "WHERE n.nspname = 'public' AND (proname LIKE 'labeling_%%' OR proname LIKE 'billing_%%')"
+            "WHERE n.nspname = 'public' "
+            "AND (proname LIKE 'labeling_%%' OR proname LIKE 'billing_%%')"
         )
         installed = {row[0] for row in cursor.fetchall()}
     assert installed == set(newest_files())
