@@ -15,14 +15,23 @@ from rest_framework.test import APIClient
 from config import celery_app
 from core.jobs import JobStatus
 from labeling import queue
-from labeling.models import Item, ItemStatus, Lease
-from prelabels.models import ModelVersion
+from labeling.models import Item, ItemStatus
 from qa.consensus import review_open
 from qa.models import Audit, Export, ReviewReason
 from tenancy import services
-from tenancy.models import Organization, OrganizationKind, Project, ProjectAssignment, Role
+from tenancy.models import Organization, Project, ProjectAssignment, Role
 
-from .factories import PASSWORD, ImportJobFactory, ItemFactory, OrganizationFactory
+from .factories import (
+    PASSWORD,
+    AuditFactory,
+    ImportJobFactory,
+    ItemFactory,
+    LeaseFactory,
+    ModelVersionFactory,
+    OrganizationFactory,
+    TokenFactory,
+    VendorFactory,
+)
 
 # Imports report progress on a second connection ("progress"): a test that runs an import must
 # be allowed to use it.
@@ -117,13 +126,7 @@ class World:
 
 def _annotate(item, user, label):
     """A submitted label whose lease is still live (so that it can be undone)."""
-    Lease.objects.create(
-        organization_id=item.organization_id,
-        project_id=item.project_id,
-        item=item,
-        user=user,
-        expires_at=timezone.now() + timedelta(minutes=10),
-    )
+    LeaseFactory(item=item, user=user, expires_at=timezone.now() + timedelta(minutes=10))
     return queue.annotation_submit(item=item, user=user, label=label)
 
 
@@ -140,8 +143,7 @@ def _review_and_audit(project, item, label):
         proposed_label=label,
         confidence=0.5,
     )
-    audit = Audit.objects.create(
-        organization_id=project.organization_id,
+    audit = AuditFactory(
         project=project,
         lot_to=timezone.now() - timedelta(days=1),
         lot_size=40,
@@ -180,8 +182,7 @@ def _finished_export(project):
 
 def _current_model(project):
     """A current model version (its row only: the model layer is tested in tests/labeling)."""
-    return ModelVersion.objects.create(
-        organization_id=project.organization_id,
+    return ModelVersionFactory(
         project=project,
         kind="text_sklearn",
         status=JobStatus.SUCCEEDED,
@@ -203,9 +204,7 @@ def _member(organization, role, username):
 @pytest.fixture
 def world(db) -> World:
     # Transactional tests flush the database, the vendor row of the data migration with it.
-    vendor, _ = Organization.objects.get_or_create(
-        kind=OrganizationKind.VENDOR, defaults={"name": "Vendor", "slug": "vendor"}
-    )
+    vendor = VendorFactory()
     org_a = OrganizationFactory(name="Alpha Retail", slug="alpha-retail")
     org_b = OrganizationFactory(name="Bravo Health", slug="bravo-health")
     users = {
@@ -284,10 +283,7 @@ def api():
     client = APIClient()
 
     def as_user(user):
-        from rest_framework.authtoken.models import Token
-
-        token, _ = Token.objects.get_or_create(user=user)
-        client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+        client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
         return client
 
     client.as_user = as_user

@@ -7,12 +7,12 @@ import random
 import pytest
 from playwright.sync_api import expect
 
-from labeling.models import Annotation, Annotator, AnnotatorKind, Item
+from labeling.models import AnnotatorKind, Item
 from qa.models import ReviewTask
 from tenancy import services as tenancy_services
 from tenancy.models import Role
 from tests.conftest import IMPORT_DATABASES
-from tests.factories import ItemFactory
+from tests.factories import AnnotationFactory, AnnotatorFactory, ItemFactory
 
 pytestmark = [
     pytest.mark.e2e,
@@ -35,9 +35,7 @@ def labeled_project(world):
     )
     rng = random.Random(5)
     people = [
-        Annotator.objects.create(
-            organization=project.organization, kind=AnnotatorKind.EXTERNAL, name=name
-        )
+        AnnotatorFactory(organization=project.organization, kind=AnnotatorKind.EXTERNAL, name=name)
         for name in ("vendorB/alice", "vendorB/bob", "vendorB/carl")
     ]
     for n in range(30):
@@ -46,10 +44,7 @@ def labeled_project(world):
         for person in people:
             careless = person.name.endswith("carl")
             value = rng.choice(project.labels) if careless else truth
-            Annotation.objects.create(
-                organization=project.organization, project=project, item=item, annotator=person,
-                label=value,
-            )  # fmt: skip
+            AnnotationFactory(item=item, annotator=person, label=value)
     tied = ItemFactory(
         dataset__project=project,
         data={"text": "A blurry animal, maybe a cat"},

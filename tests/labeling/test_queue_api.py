@@ -3,7 +3,7 @@
 from labeling.models import Annotation, Lease
 from tenancy.models import Role
 
-from ..factories import ItemFactory
+from ..factories import ItemFactory, LeaseFactory
 
 
 def test_next_submit_and_stats(world, api):
@@ -89,13 +89,7 @@ def test_conflicts_say_why(world, api):
     assert labeled.status_code == 409
     assert labeled.json()["detail"] == "You have labeled this item already."
     full = ItemFactory(dataset=world.a.item.dataset, needed=1)
-    Lease.objects.create(
-        organization_id=full.organization_id,
-        project_id=full.project_id,
-        item=full,
-        user=world.spare_annotator,
-        expires_at="2999-01-01T00:00Z",
-    )
+    LeaseFactory(item=full, user=world.spare_annotator, expires_at="2999-01-01T00:00Z")
     taken = client.post(
         f"/api/v1/items/{full.pk}/annotations/", {"label": "negative"}, format="json"
     )

@@ -5,7 +5,6 @@ import threading
 
 import pytest
 from django.db import DatabaseError, connections
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from billing.models import DailyUsage
@@ -13,7 +12,7 @@ from labeling import queue
 from labeling.models import Annotation, Item, Lease
 from tenancy.models import Role
 
-from ..factories import ItemFactory
+from ..factories import ItemFactory, TokenFactory
 from .test_queue import fresh_project, twice_at_once
 
 
@@ -108,7 +107,7 @@ def test_a_claim_that_fails_after_the_commit_still_answers_the_label_as_saved(
 
 def _client(user) -> APIClient:
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.get_or_create(user=user)[0]}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {TokenFactory(user=user).key}")
     return client
 
 

@@ -21,7 +21,7 @@ from qa.data import Filters
 from tenancy import services as tenancy_services
 from tenancy.models import Role
 
-from ..factories import DatasetFactory
+from ..factories import AnnotationFactory, DatasetFactory, ItemFactory
 
 LABELS = synthetic.LABEL_NAMES  # positive, negative, neutral
 
@@ -37,21 +37,20 @@ def text_project(world, *, labeled: int, open_items: int = 0, seed: int = 0, **p
     )
     dataset = DatasetFactory(project=project, organization=project.organization)
     texts, labels = synthetic.reviews(labeled + open_items, seed=seed)
-    Item.objects.bulk_create(
-        Item(
-            organization_id=project.organization_id,
-            project=project,
-            dataset=dataset,
-            external_id=f"r{n}",
-            data={"text": text},
-            needed=project.overlap,
-            **(
-                {"status": ItemStatus.COMPLETE, "label": LABELS[label], "done": project.overlap}
-                if n < labeled
-                else {}
-            ),
-        )
-        for n, (text, label) in enumerate(zip(texts, labels, strict=True))
+    ItemFactory.create_bulk(
+        (
+            {
+                "external_id": f"r{n}",
+                "data": {"text": text},
+                **(
+                    {"status": ItemStatus.COMPLETE, "label": LABELS[label], "done": project.overlap}
+                    if n < labeled
+                    else {}
+                ),
+            }
+            for n, (text, label) in enumerate(zip(texts, labels, strict=True))
+        ),
+        dataset=dataset,
     )
     return project
 
@@ -185,10 +184,8 @@ def test_the_model_is_an_annotator_of_the_report_but_never_a_vote(
     assert model_row["agreement_with_consensus"] == 0.0
 
 
-def _rated(project, item, annotator_user, label, shown):
-    return Annotation.objects.create(
-        organization_id=project.organization_id,
-        project=project,
+def _rated(item, annotator_user, label, shown):
+    return AnnotationFactory(
         item=item,
         annotator=queue.annotator_for(annotator_user),
         label=label,
@@ -203,11 +200,11 @@ def test_anchoring_compares_shown_and_blind(world):
     user = world.users[Role.ANNOTATOR]
     # shown: 3 of 3 chose the pre-label; blind: 1 of 2 (and one item without a pre-label)
     for item in items[:3]:
-        _rated(project, item, user, "positive", True)
-    _rated(project, items[3], user, "positive", False)
-    _rated(project, items[4], user, "negative", False)
+        _rated(item, user, "positive", True)
+    _rated(items[3], user, "positive", False)
+    _rated(items[4], user, "negative", False)
     Item.objects.filter(pk=items[5].pk).update(prelabel=None)
-    _rated(project, items[5], user, "positive", None)
+    _rated(items[5], user, "positive", None)
     result = reports.anchoring_compute(project=project, filters=Filters())
     assert result["shown"] == {"annotations": 3, "agree": 3, "rate": 1.0}
     assert result["blind"] == {"annotations": 2, "agree": 1, "rate": 0.5}

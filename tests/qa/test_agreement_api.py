@@ -16,13 +16,13 @@ from qa.models import AgreementReport
 from tenancy import services as tenancy_services
 from tenancy.models import Role
 
-from ..factories import ItemFactory
+from ..factories import AnnotationFactory, AnnotatorFactory, ItemFactory
 
 LABELS = ["cat", "dog", "bird"]
 
 
 def external(project, name):
-    return Annotator.objects.create(
+    return AnnotatorFactory(
         organization=project.organization, kind=AnnotatorKind.EXTERNAL, name=name
     )
 
@@ -44,9 +44,7 @@ def seeded_project(world, n_items=40, seed=3, names=("alice", "bob", "carol")):
                 continue  # carol skips some: missing values
             value = truth if rng.random() < 0.75 else rng.integers(0, 3)
             matrix[i, j] = value
-            Annotation.objects.create(
-                organization=project.organization,
-                project=project,
+            AnnotationFactory(
                 item=item,
                 annotator=annotator,
                 label=LABELS[value],
@@ -89,9 +87,7 @@ def test_undefined_figures_are_null_with_a_reason(world, reader):
     )
     annotator = external(project, "solo")
     for _ in range(3):
-        Annotation.objects.create(
-            organization=project.organization,
-            project=project,
+        AnnotationFactory(
             item=ItemFactory(dataset__project=project),
             annotator=annotator,
             label="cat",
@@ -129,9 +125,7 @@ def test_the_report_is_cached_until_new_work_arrives(world, reader):
     url = f"/api/v1/projects/{project.pk}/agreement/"
     first = reader.get(url).json()
     assert reader.get(url).json()["computed_at"] == first["computed_at"]
-    Annotation.objects.create(
-        organization=project.organization,
-        project=project,
+    AnnotationFactory(
         item=ItemFactory(dataset__project=project),
         annotator=external(project, "dave"),
         label="dog",
@@ -207,9 +201,7 @@ def test_multilabel_codes_are_bitmasks(world):
     )
     item = ItemFactory(dataset__project=project)
     for name, value in (("a", ["red", "blue"]), ("b", ["green"]), ("c", [])):
-        Annotation.objects.create(
-            organization=project.organization,
-            project=project,
+        AnnotationFactory(
             item=item,
             annotator=external(project, name),
             label=value,
@@ -221,13 +213,11 @@ def test_multilabel_codes_are_bitmasks(world):
 
 def test_a_models_ratings_have_their_own_row_but_no_say_in_the_figures(world, reader):
     project, matrix = seeded_project(world, n_items=20)
-    model = Annotator.objects.create(
+    model = AnnotatorFactory(
         organization=project.organization, kind=AnnotatorKind.MODEL, name="model:test"
     )
     for item in project.items.all():
-        Annotation.objects.create(
-            organization=project.organization,
-            project=project,
+        AnnotationFactory(
             item=item,
             annotator=model,
             label="bird",

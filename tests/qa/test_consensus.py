@@ -3,13 +3,13 @@ Dawid-Skene with stored parameters, idempotency."""
 
 import pytest
 
-from labeling.models import Annotation, AnnotationSource, Annotator, AnnotatorKind, Item
+from labeling.models import AnnotationSource, AnnotatorKind, Item
 from labeling.queue import annotator_for
 from qa import consensus
 from qa.models import ReviewReason, ReviewStatus, ReviewTask, TruthModel
 
 from ..conftest import IMPORT_DATABASES
-from ..factories import ItemFactory
+from ..factories import AnnotationFactory, AnnotatorFactory, ItemFactory
 
 
 def reload(item) -> Item:
@@ -89,12 +89,10 @@ def test_external_annotations_take_part(make_project, crowd, label):
     project = make_project(overlap=3)
     item = ItemFactory(dataset__project=project, needed=3)
     for name in ("vendorB/alice", "vendorB/bob"):
-        annotator = Annotator.objects.create(
+        annotator = AnnotatorFactory(
             organization=project.organization, kind=AnnotatorKind.EXTERNAL, name=name
         )
-        Annotation.objects.create(
-            organization=project.organization,
-            project=project,
+        AnnotationFactory(
             item=item,
             annotator=annotator,
             label="dog",
@@ -151,9 +149,7 @@ def test_dawid_skene_trusts_the_reliable_annotator_over_two_careless_ones(
                 value = truth if rng.random() < 0.9 else other
             else:
                 value = rng.choice(["cat", "dog"])
-            Annotation.objects.create(
-                organization=project.organization,
-                project=project,
+            AnnotationFactory(
                 item=item,
                 annotator=annotator_for(user),
                 label=value,
