@@ -70,10 +70,10 @@ def label_clean(*, project: Project, value):
 CLAIM_ATTEMPTS = 8
 
 
-@transaction.atomic
 def lease_next(*, project: Project, user) -> Lease | None:
     """The caller's current task, or a new lease on the best item for them; None when nothing
-    is left for this person. Asking again while a lease is live returns the same task."""
+    is left for this person. Asking again while a lease is live returns the same task. One
+    statement, atomic by itself: outside a transaction it needs no BEGIN and COMMIT."""
     now = timezone.now()
     # A gold (honeypot) item first at the project's gold rate; gold items stay servable to
     # everyone who has not answered them yet, whatever their overlap.
@@ -111,12 +111,12 @@ ALREADY_LABELED = "You have labeled this item already."
 NEEDS_NO_MORE = "This item needs no more labels; ask for the next task."
 
 
-@transaction.atomic
 def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None) -> Annotation:
     """Record a label. One per person and item: a second (or a retried) submission raises
     Conflict and writes nothing. The item completes when it reaches its overlap. The given item
     is brought up to date (done, status) and is the annotation's `item`. Its usage is counted
-    in the same transaction."""
+    in the same statement, which is atomic by itself (no BEGIN and COMMIT outside a
+    transaction); what follows a completion runs once it is committed."""
     project = item.project
     value = label_clean(project=project, value=label)
     now = timezone.now()
@@ -142,17 +142,18 @@ def _submit(*, project: Project, item: Item, user, value, duration_ms, now):
     """(the new annotation, whether it completes the item), the given item brought up to date:
     one call of labeling_submission() (labeling/sql/), which counts the usage as
     billing_usage_annotation() (billing/sql/) in the same statement."""
-    annotator_id = annotator_for(user).pk
-    done = postgres.submission(
-        item_id=item.pk,
-        user=user,
-        annotator_id=annotator_id,
-        label=value,
-        duration_ms=duration_ms,
-        now=now,
-        day=timezone.localdate(now),
-        prelabels=project.prelabels,
-    )
+    call = {
+        "item_id": item.pk,
+        "user": user,
+        "label": value,
+        "duration_ms": duration_ms,
+        "now": now,
+        "day": timezone.localdate(now),
+        "prelabels": project.prelabels,
+    }
+    done = postgres.submission(annotator_id=None, **call)
+    if done.outcome == "no_annotator":  # the person's first label: their identity first
+        done = postgres.submission(annotator_id=annotator_for(user).pk, **call)
     if done.outcome == "gone":
         raise Item.DoesNotExist("No item matches the given query.")
     item.status, item.done = done.item_status, done.item_done
@@ -165,7 +166,7 @@ def _submit(*, project: Project, item: Item, user, value, duration_ms, now):
         organization_id=item.organization_id,
         project_id=item.project_id,
         item=item,
-        annotator_id=annotator_id,
+        annotator_id=done.annotator_id,
         label=value,
         source=AnnotationSource.HUMAN,
         duration_ms=duration_ms,

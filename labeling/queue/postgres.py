@@ -78,13 +78,14 @@ class Submission(NamedTuple):
     gold_correct: bool | None
     organization_id: int | None
     project_id: int | None
+    annotator_id: int | None
 
 
 def submission(
     *,
     item_id: int,
     user,
-    annotator_id: int,
+    annotator_id: int | None,
     label,
     duration_ms: int | None,
     now: datetime.datetime,
@@ -92,7 +93,8 @@ def submission(
     prelabels: bool,
 ) -> Submission:
     """Record a clean label: the annotation, its lease, the item's count and completion, and
-    the usage, or nothing (the outcome says why)."""
+    the usage, or nothing (the outcome says why). Without `annotator_id` the function finds
+    the caller's ('no_annotator' when they have none yet)."""
     params = [item_id, user.pk, annotator_id, orjson.dumps(label).decode(), duration_ms, now, day,
               prelabels]  # fmt: skip
     with connection.cursor() as cursor:

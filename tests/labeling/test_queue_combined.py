@@ -9,7 +9,7 @@ from rest_framework.test import APIClient
 
 from billing.models import DailyUsage
 from labeling import queue
-from labeling.models import Annotation, Item, Lease
+from labeling.models import Annotation, Annotator, Item, Lease
 from tenancy.models import Role
 
 from ..factories import ItemFactory, TokenFactory
@@ -173,3 +173,19 @@ def test_the_same_submission_twice_at_once_makes_one_label(world):
     twice_at_once(items, submit)
     assert sorted(statuses) == [201] * 8 + [409] * 8
     assert DailyUsage.objects.get(project=project).annotations == 8
+
+
+def test_a_persons_first_label_makes_their_annotator_identity(world, api):
+    """The submission's call finds the caller's annotator; on a first label there is none yet
+    ('no_annotator'): it is made and the label recorded, once."""
+    person = world.spare_annotator
+    project = fresh_project(world, overlap=1)
+    item = ItemFactory(dataset__project=project)
+    assert not Annotator.objects.filter(user=person).exists()
+    answer = api.as_user(person).post(
+        f"/api/v1/items/{item.pk}/annotations/", {"label": "a"}, format="json"
+    )
+    assert answer.status_code == 201
+    annotator = Annotator.objects.get(user=person)
+    annotation = Annotation.objects.get(pk=answer.json()["id"])
+    assert (annotation.annotator_id, annotation.item_id) == (annotator.pk, item.pk)

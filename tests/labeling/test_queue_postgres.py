@@ -20,14 +20,13 @@ from .test_queue import fresh_project
 
 def test_the_api_views_claim_and_submit_in_one_call_each(world, api, django_assert_num_queries):
     """The token with the caller's membership, the project (or item) with the assignment, then
-    one call; a savepoint and its release around it here (inside the test's transaction; BEGIN
-    and COMMIT in production). The submission also reads the caller's annotator identity; the
-    combined call adds the claim's savepoint, its call and its release."""
+    one call, atomic by itself (no savepoint here, no BEGIN and COMMIT in production). The
+    submission finds the caller's annotator identity inside its call."""
     client = api.as_user(world.users[Role.ANNOTATOR])
     url = f"/api/v1/projects/{world.a.project.pk}/next/"
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(3):
         task = client.post(url).json()
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(3):
         created = client.post(
             f"/api/v1/items/{task['item']}/annotations/", {"label": "positive"}, format="json"
         )
@@ -35,12 +34,12 @@ def test_the_api_views_claim_and_submit_in_one_call_each(world, api, django_asse
 
 
 def test_the_combined_call_adds_one_claim_to_the_submission(world, api, django_assert_num_queries):
-    """The submission's 6 statements, then the claim's savepoint, its call and its release."""
+    """The submission's 3 statements, then the claim's call."""
     project = fresh_project(world, overlap=1)
     ItemFactory.create_batch(2, dataset__project=project)
     client = api.as_user(world.users[Role.ANNOTATOR])
     task = client.post(f"/api/v1/projects/{project.pk}/next/").json()
-    with django_assert_num_queries(9):
+    with django_assert_num_queries(4):
         combined = client.post(
             f"/api/v1/items/{task['item']}/annotations/", {"label": "b", "next": True}, "json"
         )
