@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "tenancy",
     "labeling",
     "qa",
+    "exports",
     "billing",
 ]
 
@@ -230,7 +231,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "qa.models.ReviewStatus",
         "AuditStatusEnum": "qa.models.Audit.Status",
         "ImportFormatEnum": "labeling.models.ImportFormat",
-        "ExportFormatEnum": "qa.models.ExportFormat",
+        "ExportFormatEnum": "exports.models.ExportFormat",
     },
 }
 

@@ -47,11 +47,7 @@ urlpatterns = [
         qa_views.ProjectAuditsView.as_view(),
         name="project-audits",
     ),
-    path(
-        "projects/<int:project_id>/exports/",
-        qa_views.ProjectExportsView.as_view(),
-        name="project-exports",
-    ),
+    path("", include("exports.urls")),
     path("status/", tenancy_views.system_status, name="system-status"),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),

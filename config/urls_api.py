@@ -1,6 +1,6 @@
 """Everything under /api/v1/ (../shared/API.md)."""
 
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from billing import apis as billing_apis
@@ -124,22 +124,7 @@ urlpatterns = [
         qa_apis.ProjectConsensusRefitApi.as_view(),
         name="api-consensus-refit",
     ),
-    path(
-        "projects/<int:project_id>/exports/",
-        qa_apis.ProjectExportListCreateApi.as_view(),
-        name="api-project-exports",
-    ),
-    path("exports/<int:export_id>/", qa_apis.ExportDetailApi.as_view(), name="api-export"),
-    path(
-        "exports/<int:export_id>/download/",
-        qa_apis.ExportDownloadApi.as_view(),
-        name="api-export-download",
-    ),
-    path(
-        "exports/<int:export_id>/certificate/",
-        qa_apis.ExportCertificateApi.as_view(),
-        name="api-export-certificate",
-    ),
+    path("", include("exports.api_urls")),
     # usage and billing
     path(
         "organizations/<int:organization_id>/usage/",

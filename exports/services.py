@@ -28,6 +28,8 @@ from django.utils import timezone
 
 from billing.services import usage_add
 from labeling.models import Annotation, Annotator, Item, ItemStatus
+from qa import reports
+from qa.data import Filters
 from tenancy.models import Project, TaskType
 
 from .models import Export, ExportFormat, ExportStatus
@@ -688,9 +690,6 @@ def _count(export: Export) -> int:
 
 def _certificate(export: Export, *, rows: int, sha256: str, size: int, snapshot) -> dict:
     """What a client needs to prove later what it received, and how good it was."""
-    from . import reports
-    from .data import Filters
-
     project = export.project
     report, state = reports.report_get(project=project, filters=Filters(), background=False)
     gold_answered = sum(r["gold_answered"] for r in report["per_annotator"]) if report else 0

@@ -15,10 +15,11 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from config import celery_app
+from exports.models import Export
 from labeling import fastpath, queue
 from labeling.models import Item, ItemStatus, Lease, ModelStatus, ModelVersion
 from qa.consensus import review_open
-from qa.models import Audit, Export, ReviewReason
+from qa.models import Audit, ReviewReason
 from tenancy import services
 from tenancy.models import Organization, OrganizationKind, Project, ProjectAssignment, Role
 

@@ -13,10 +13,10 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from billing.models import DailyUsage
+from exports import services as exports
+from exports.models import Export
 from labeling.imports.services import import_job_create
 from labeling.models import Annotation, Annotator, AnnotatorKind, Item
-from qa import exports
-from qa.models import Export
 from tenancy import services as tenancy_services
 from tenancy.models import Role
 
