@@ -2,7 +2,7 @@
 a QA certificate beside the data, and fetched through a link that expires.
 
 The rows are read in id order, CHUNK items at a time by keyset (each read an index range scan
-of (organization, project, status, id)), inside one REPEATABLE READ transaction on PostgreSQL,
+of (organization, project, status, id)), inside one REPEATABLE READ transaction,
 so that the file is one consistent snapshot and memory stays constant however big the project.
 Each line is assembled from the stored JSON text (the database's own, never decoded and
 encoded again), which is what makes a million rows a matter of seconds.
@@ -135,10 +135,6 @@ def export_create(
 # --- reading ----------------------------------------------------------------------------------
 
 
-def _json_text(column: str) -> str:
-    return f"{column}::text" if connection.vendor == "postgresql" else column
-
-
 def _where(export: Export) -> tuple[str, list]:
     filters = export.filters
     clauses = ["i.organization_id = %s", "i.project_id = %s"]
@@ -187,9 +183,9 @@ def _chunks(export: Export):
     """Lists of rows in id order, with {item id: [annotation tuples]} for each list."""
     where, params = _where(export)
     item_sql = (
-        f"SELECT i.id, i.external_id, {_json_text('i.data')}, {_json_text('i.label')}, "
-        f"i.confidence, i.status, {_json_text('i.prelabel')}, i.prelabel_confidence, "
-        f"{_json_text('i.gold_label')} FROM {Item._meta.db_table} i "
+        "SELECT i.id, i.external_id, i.data::text, i.label::text, i.confidence, i.status, "
+        "i.prelabel::text, i.prelabel_confidence, i.gold_label::text "
+        f"FROM {Item._meta.db_table} i "
         f"WHERE {where} AND i.id > %s ORDER BY i.id LIMIT {CHUNK}"
     )
     after = 0
@@ -204,22 +200,13 @@ def _chunks(export: Export):
 
 
 def _annotations(cursor, export: Export, rows: list[Row]) -> dict[int, list[tuple]]:
-    ids = [row.pk for row in rows]
-    if connection.vendor == "postgresql":
-        match, params = "a.item_id = ANY(%s)", [ids]
-    else:
-        match, params = f"a.item_id IN ({', '.join(['%s'] * len(ids))})", ids
-    created = (
-        "to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
-        if connection.vendor == "postgresql"
-        else "a.created_at"
-    )
     cursor.execute(
-        f"SELECT a.item_id, n.name, {_json_text('a.label')}, a.source, {created} "
+        "SELECT a.item_id, n.name, a.label::text, a.source, "
+        "to_char(a.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"') "
         f"FROM {Annotation._meta.db_table} a JOIN {Annotator._meta.db_table} n "
-        f"ON n.id = a.annotator_id WHERE a.organization_id = %s AND {match} "
+        "ON n.id = a.annotator_id WHERE a.organization_id = %s AND a.item_id = ANY(%s) "
         "ORDER BY a.item_id, a.id",
-        [export.organization_id, *params],
+        [export.organization_id, [row.pk for row in rows]],
     )
     grouped: dict[int, list[tuple]] = defaultdict(list)
     for item_id, name, label, source, created_at in cursor.fetchall():
@@ -242,52 +229,11 @@ def _agreement(row: Row, annotations: list[tuple], multilabel: bool) -> float | 
     return round(same / len(votes), 4)
 
 
-def _stamp(value) -> str:
-    """ISO 8601 in UTC: PostgreSQL's text as it comes; SQLite's stored text or datetime."""
-    if isinstance(value, datetime.datetime):
-        return value.astimezone(datetime.UTC).isoformat().replace("+00:00", "Z")
-    if value.endswith("Z"):
-        return value
-    return value.replace(" ", "T").split("+")[0] + "Z"
-
-
 # --- formats ------------------------------------------------------------------------------------
 
 
 def _num(value: float | None) -> str:
     return "null" if value is None else repr(float(value))
-
-
-def _jsonl_line(
-    row: Row, annotations: list[tuple], multilabel: bool, with_annotations: bool
-) -> str:
-    parts = [
-        '{"id":', orjson.dumps(row.external_id).decode(),
-        ',"data":', row.data,
-        ',"label":', row.label or "null",
-        ',"confidence":', _num(row.confidence),
-        ',"agreement":', _num(_agreement(row, annotations, multilabel)),
-        ',"status":"', row.status, '"',
-        ',"gold":', row.gold or "null",
-    ]  # fmt: skip
-    if with_annotations:
-        parts.append(',"annotations":[')
-        parts.append(
-            ",".join(
-                '{"annotator":' + orjson.dumps(name).decode() + ',"label":' + label
-                + ',"source":"' + source + '","created_at":"' + _stamp(created) + '"}'
-                for name, label, source, created in annotations
-            )
-        )  # fmt: skip
-        parts.append("]")
-    if row.prelabel is None:
-        parts.append(',"prelabel":null}\n')
-    else:
-        parts += [
-            ',"prelabel":{"label":', row.prelabel,
-            ',"confidence":', _num(row.prelabel_confidence), "}}\n",
-        ]  # fmt: skip
-    return "".join(parts)
 
 
 def _label_cell(text: str | None) -> str:
@@ -315,22 +261,14 @@ def _data_keys(export: Export) -> list[str]:
     """Every key of the exported items' data, in first-seen order (CSV needs its header
     before the first row): one pass of the database over the rows."""
     where, params = _where(export)
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT k FROM (SELECT DISTINCT ON (k) k, i.id FROM {Item._meta.db_table} i, "
-                f"jsonb_object_keys(i.data) k WHERE {where} ORDER BY k, i.id) first "
-                "ORDER BY id, k",
-                params,
-            )
-            return [key for (key,) in cursor.fetchall()]
-    keys: dict[str, None] = {}
     with connection.cursor() as cursor:
-        cursor.execute(f"SELECT i.data FROM {Item._meta.db_table} i WHERE {where}", params)
-        for (data,) in cursor.fetchall():
-            for key in orjson.loads(data):
-                keys.setdefault(key, None)
-    return list(keys)
+        cursor.execute(
+            f"SELECT k FROM (SELECT DISTINCT ON (k) k, i.id FROM {Item._meta.db_table} i, "
+            f"jsonb_object_keys(i.data) k WHERE {where} ORDER BY k, i.id) first "
+            "ORDER BY id, k",
+            params,
+        )
+        return [key for (key,) in cursor.fetchall()]
 
 
 def _csv_lines(export: Export, keys: list[str], multilabel: bool):
@@ -397,7 +335,7 @@ def _label_studio_task(row: Row, annotations: list[tuple], multilabel: bool, exp
         ours["gold"] = orjson.loads(row.gold)
     if export.include_annotations:
         ours["annotations"] = [
-            {"annotator": n, "label": orjson.loads(lab), "source": s, "created_at": _stamp(c)}
+            {"annotator": n, "label": orjson.loads(lab), "source": s, "created_at": c}
             for n, lab, s, c in annotations
         ]
     task: dict = {"id": row.pk, "data": data, "annotations": [], "predictions": []}
@@ -423,33 +361,18 @@ def _lines(export: Export, multilabel: bool, parallel: bool = False):
         for text, count in _csv_lines(export, _data_keys(export), multilabel):
             yield text.encode(), count
         return
-    if export.format == ExportFormat.JSONL and jsonl_in_database():
+    if export.format == ExportFormat.JSONL:
         yield from _jsonl_copy(export, parallel=parallel)
         return
     first = True
-    if export.format == ExportFormat.LABEL_STUDIO:
-        yield b"[", 0
+    yield b"[", 0
     for rows, votes in _chunks(export):
-        if export.format == ExportFormat.JSONL:
-            text = "".join(
-                _jsonl_line(r, votes.get(r.pk, []), multilabel, export.include_annotations)
-                for r in rows
-            ).encode()
-        else:
-            tasks = b",\n".join(
-                _label_studio_task(r, votes.get(r.pk, []), multilabel, export) for r in rows
-            )
-            text = (b"\n" if first else b",\n") + tasks
-            first = False
-        yield text, len(rows)
-    if export.format == ExportFormat.LABEL_STUDIO:
-        yield b"\n]\n", 0
-
-
-def jsonl_in_database() -> bool:
-    """JSONL lines are built by PostgreSQL itself (its JSON functions, in C); elsewhere by
-    _jsonl_line. Both give the same rows (tests/qa/test_exports.py)."""
-    return connection.vendor == "postgresql"
+        tasks = b",\n".join(
+            _label_studio_task(r, votes.get(r.pk, []), multilabel, export) for r in rows
+        )
+        yield (b"\n" if first else b",\n") + tasks, len(rows)
+        first = False
+    yield b"\n]\n", 0
 
 
 def _jsonl_query(export: Export) -> tuple[str, list]:
@@ -582,9 +505,12 @@ EXTENSIONS = {
 }
 
 
+# The settings' second connection: progress is seen while the export's snapshot is open.
+PROGRESS_DB = "progress"
+
+
 def _progress_manager():
-    alias = "progress" if "progress" in settings.DATABASES else "default"
-    return Export.objects.using(alias)
+    return Export.objects.using(PROGRESS_DB)
 
 
 def export_run(*, export_id: int) -> Export:
@@ -608,16 +534,13 @@ def export_run(*, export_id: int) -> Export:
         # 1. Read and write the file in one snapshot. Nothing is written to the database here
         # (progress goes through its own connection), so the snapshot never conflicts.
         with transaction.atomic():
-            if connection.vendor == "postgresql":
-                with connection.cursor() as cursor:
-                    if outermost:  # one snapshot for every read of the file
-                        cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-                    for statement in RANGE_READ_SETTINGS:
-                        cursor.execute(statement)
-                    cursor.execute("SELECT clock_timestamp()")
-                    snapshot = cursor.fetchone()[0]
-            else:
-                snapshot = timezone.now()
+            with connection.cursor() as cursor:
+                if outermost:  # one snapshot for every read of the file
+                    cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+                for statement in RANGE_READ_SETTINGS:
+                    cursor.execute(statement)
+                cursor.execute("SELECT clock_timestamp()")
+                snapshot = cursor.fetchone()[0]
             total = _count(export)
             _progress_manager().filter(pk=export.pk).update(total=total, started_at=snapshot)
             next_report = PROGRESS_EVERY
