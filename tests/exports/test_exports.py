@@ -13,7 +13,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from billing.models import DailyUsage
-from exports import services as exports
+from exports import query, services
 from exports.models import Export
 from labeling.imports.services import import_job_create
 from labeling.models import Annotation, Annotator, AnnotatorKind, Item
@@ -70,7 +70,7 @@ def labeled_project(world, name="Export source", task_type="classification", lab
 
 def run_export(project, user, fmt, capture, **options) -> Export:
     with capture(execute=True):
-        export = exports.export_create(project=project, user=user, format=fmt, **options)
+        export = services.export_create(project=project, user=user, format=fmt, **options)
     export.refresh_from_db()
     assert export.status == "succeeded", export.message
     return export
@@ -229,7 +229,7 @@ def test_incremental_exports_carry_only_what_changed(
     world, django_capture_on_commit_callbacks, monkeypatch
 ):
     # (no overlap with the previous snapshot here: the test knows nothing commits late)
-    monkeypatch.setattr(exports, "INCREMENTAL_OVERLAP", timedelta(0))
+    monkeypatch.setattr(services, "INCREMENTAL_OVERLAP", timedelta(0))
     source = labeled_project(world)
     admin = world.users[Role.CLIENT_ADMIN]
     first = run_export(source, admin, "jsonl", django_capture_on_commit_callbacks)
@@ -262,7 +262,7 @@ def test_filters_and_usage(world, api, django_capture_on_commit_callbacks):
     usage = DailyUsage.objects.get(project=source)
     assert usage.exported_items == 2
     # A redelivered task finds the export finished and counts nothing again.
-    exports.export_run(export_id=body["id"])
+    services.export_run(export_id=body["id"])
     assert DailyUsage.objects.get(project=source).exported_items == 2
     bad = client.post(f"/api/v1/projects/{source.pk}/exports/", {"format": "xml"}, format="json")
     assert bad.status_code == 400 and "format" in bad.json()
@@ -352,15 +352,15 @@ def test_the_parallel_writer_gives_the_same_file(world, monkeypatch):
     """A task's export (autocommit: its own snapshot) builds ranges on several connections at
     once; the file is the same as one connection's, in the same order."""
     source = labeled_project(world)
-    monkeypatch.setattr(exports, "CHUNK", 2)  # 3 ranges over 2+ connections
+    monkeypatch.setattr(query, "CHUNK", 2)  # 3 ranges over 2+ connections
     admin = world.users[Role.CLIENT_ADMIN]
-    parallel = exports.export_run(
+    parallel = services.export_run(
         export_id=Export.objects.create(
             organization=source.organization, project=source, format="jsonl", created_by=admin
         ).pk
     )
-    monkeypatch.setattr(exports, "EXPORT_WORKERS", 1)
-    single = exports.export_run(
+    monkeypatch.setattr(query, "EXPORT_WORKERS", 1)
+    single = services.export_run(
         export_id=Export.objects.create(
             organization=source.organization, project=source, format="jsonl", created_by=admin
         ).pk
