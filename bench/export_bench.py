@@ -6,7 +6,7 @@
 The project is filled by COPY (not timed) as in bench/qa_bench.py, each item given a final
 label; the agreement report the certificate quotes is computed first (not timed: a QA lead's
 look at the report caches it, and an export only reads it). Then each export runs through
-`qa.tasks.export_run` in a fresh process (its peak RSS is the exporter's): JSONL with the
+`exports.services.export_run` in a fresh process (its peak RSS is the exporter's): JSONL with the
 annotations (API.md's row), JSONL without them, CSV and Label Studio JSON. The file's SHA-256
 is checked against the certificate.
 """
@@ -80,8 +80,8 @@ def prepare(items: int) -> int:
 def run_one(project_id: int, fmt: str, with_annotations: bool) -> dict:
     from django.contrib.auth import get_user_model
 
-    from qa import exports
-    from qa.models import Export
+    from exports import services
+    from exports.models import Export
 
     project = Project.objects.get(pk=project_id)
     user = get_user_model().objects.filter(is_superuser=True).first()
@@ -94,7 +94,7 @@ def run_one(project_id: int, fmt: str, with_annotations: bool) -> dict:
         created_by=user,
     )
     t0 = time.perf_counter()
-    export = exports.export_run(export_id=export.pk)
+    export = services.export_run(export_id=export.pk)
     seconds = time.perf_counter() - t0
     digest = hashlib.sha256()
     with export.file.open("rb") as handle:

@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "labeling",
     "prelabels",
     "qa",
+    "exports",
     "billing",
 ]
 
@@ -229,7 +230,7 @@ SPECTACULAR_SETTINGS = {
         "ReviewStatusEnum": "qa.models.ReviewStatus",
         "AuditStatusEnum": "qa.models.Audit.Status",
         "ImportFormatEnum": "labeling.models.ImportFormat",
-        "ExportFormatEnum": "qa.models.ExportFormat",
+        "ExportFormatEnum": "exports.models.ExportFormat",
     },
 }
 

@@ -3,20 +3,14 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from qa import views as qa_views
-
 urlpatterns = [
     path("accounts/", include("tenancy.urls_accounts")),
-    path(
-        "projects/<int:project_id>/exports/",
-        qa_views.ProjectExportsView.as_view(),
-        name="project-exports",
-    ),
     path("admin/", admin.site.urls),
     path("api/v1/", include("config.urls_api")),
     path("", include("tenancy.urls")),
     path("", include("labeling.urls")),
     path("", include("prelabels.urls")),
     path("", include("qa.urls")),
+    path("", include("exports.urls")),
     path("", include("billing.urls")),
 ]

@@ -1,6 +1,6 @@
 """Demo quality assurance: Dawid-Skene fitted over the simulated workforce's labels, consensus
 decided, a few reviews decided by the QA lead, an audit of the completed lot, and the agreement
-report computed (so its page opens at once)."""
+report computed (so its page opens at once). The export of the result is exports' part."""
 
 from datetime import timedelta
 
@@ -9,7 +9,7 @@ from django.utils import timezone
 from labeling.models import Annotation, Item, ItemStatus
 from tenancy.models import Project
 
-from . import exports, reports, services
+from . import reports, services
 from .data import Filters
 from .models import ReviewStatus, ReviewTask
 
@@ -56,9 +56,6 @@ def seed(context: dict) -> None:
         f"  {project.name}: agreement report: alpha {alpha}, "
         f"{report['annotators']} annotators, {report['annotations']} annotations"
     )
-    # The client downloads what is finished (the task runs after the demo's commit).
-    export = exports.export_create(project=project, user=users["northwind.admin"], format="jsonl")
-    stdout.write(f"  {project.name}: export {export.pk} of the completed items queued (JSONL)")
 
 
 def _spread_over_two_weeks(project: Project) -> None:

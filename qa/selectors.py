@@ -7,7 +7,7 @@ from django.http import Http404
 
 from core.roles import PROJECT_READERS, REVIEWERS
 from labeling.models import Item
-from tenancy.models import Project, Role
+from tenancy.models import Project
 from tenancy.selectors import project_list_for, user_may_review, user_role
 
 from .models import Audit, ReviewStatus, ReviewTask
@@ -83,37 +83,3 @@ def review_items(*, reviews) -> dict[int, Item]:
 
 
 __all__ = ["user_may_review"]
-
-
-# --- exports ----------------------------------------------------------------------------------
-# Exports are the client's: its admins and viewers, and the operators. Anyone else gets 404 for
-# them (not 403): the workforce never learns that an export exists.
-EXPORT_READERS = {Role.OPERATOR, Role.CLIENT_ADMIN, Role.CLIENT_VIEWER}
-EXPORT_MAKERS = {Role.OPERATOR, Role.CLIENT_ADMIN}
-
-
-def user_may_read_exports(*, user) -> bool:
-    return user_role(user) in EXPORT_READERS
-
-
-def user_may_export(*, user) -> bool:
-    return user_role(user) in EXPORT_MAKERS
-
-
-def export_list(*, project: Project):
-    from .models import Export
-
-    return Export.objects.filter(organization_id=project.organization_id, project=project)
-
-
-def access_export(*, user, export_id):
-    from .models import Export
-
-    if not user_may_read_exports(user=user):
-        raise Http404("No export matches the given query.")
-    try:
-        return Export.objects.select_related("project__organization").get(
-            pk=int(export_id), project__in=project_list_for(user=user)
-        )
-    except (ValueError, TypeError, Export.DoesNotExist) as exc:
-        raise Http404("No export matches the given query.") from exc

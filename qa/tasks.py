@@ -60,13 +60,3 @@ def agreement_report_refresh(organization_id: int, project_id: int, filters: dic
         ),
     )
     return row.seconds or 0.0
-
-
-@shared_task(name="qa.export_run", **RETRY)
-def export_run(export_id: int, organization_id: int) -> str:
-    from . import exports
-    from .models import Export
-
-    # The organization id joins the export back to its tenant: a forged id finds nothing.
-    Export.objects.get(pk=export_id, organization_id=organization_id)
-    return exports.export_run(export_id=export_id).status

@@ -1,8 +1,7 @@
-"""Pages of quality assurance: the agreement report, the review queue, audits, exports."""
+"""Pages of quality assurance: the agreement report, the review queue, audits."""
 
 from __future__ import annotations
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -12,12 +11,12 @@ from django.urls import reverse
 from django.views import View
 from rest_framework.exceptions import ValidationError as ApiValidationError
 
-from labeling.models import Dataset, ItemStatus
+from labeling.models import Dataset
 from tenancy.selectors import access_project
 
-from . import exports, reports, selectors, services
+from . import reports, selectors, services
 from .apis import TABLES, report_filters
-from .models import ExportFormat, ReviewDecision, ReviewReason, ReviewStatus
+from .models import ReviewDecision, ReviewReason, ReviewStatus
 
 
 def _heatmap(confusion: dict | None) -> list[dict]:
@@ -192,51 +191,3 @@ class ProjectAuditsView(LoginRequiredMixin, View):
         except ValidationError as exc:
             messages.error(request, " ".join(exc.messages))
         return redirect(reverse("project-audits", args=[project.pk]))
-
-
-class ProjectExportsView(LoginRequiredMixin, View):
-    """Start an export; follow its progress; download the file and its certificate."""
-
-    def _project(self, request, project_id):
-        project = access_project(user=request.user, project_id=project_id)
-        if not selectors.user_may_read_exports(user=request.user):
-            raise Http404("No project matches the given query.")
-        return project
-
-    def get(self, request, project_id: int):
-        project = self._project(request, project_id)
-        context = {
-            "project": project,
-            "exports": selectors.export_list(project=project)[:50],
-            "may_export": selectors.user_may_export(user=request.user),
-            "formats": ExportFormat.choices,
-            "link_days": settings.LQA_EXPORT_LINK_DAYS,
-            "statuses": ItemStatus.choices,
-            "datasets": Dataset.objects.filter(
-                organization_id=project.organization_id, project=project
-            ).order_by("name"),
-        }
-        return render(request, "qa/export_list.html", context)
-
-    def post(self, request, project_id: int):
-        project = self._project(request, project_id)
-        if not selectors.user_may_export(user=request.user):
-            raise PermissionDenied
-        form = request.POST
-        try:
-            min_confidence = float(form["min_confidence"]) if form.get("min_confidence") else None
-            export = exports.export_create(
-                project=project,
-                user=request.user,
-                format=form.get("format", ""),
-                statuses=form.getlist("status") or None,
-                dataset=int(form["dataset"]) if form.get("dataset") else None,
-                min_confidence=min_confidence,
-                include_annotations=form.get("include_annotations") == "on",
-                incremental=form.get("incremental") == "on",
-            )
-            messages.success(request, f"Export {export.pk} started.")
-        except (ValidationError, ValueError) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
-            messages.error(request, f"The export was not started: {text}")
-        return redirect(reverse("project-exports", args=[project.pk]))

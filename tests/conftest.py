@@ -17,13 +17,14 @@ from core.jobs import JobStatus
 from labeling import queue
 from labeling.models import Item, ItemStatus
 from qa.consensus import review_open
-from qa.models import Audit, Export, ReviewReason
+from qa.models import Audit, ReviewReason
 from tenancy import services
 from tenancy.models import Organization, Project, ProjectAssignment, Role
 
 from .factories import (
     PASSWORD,
     AuditFactory,
+    ExportFactory,
     ImportJobFactory,
     ItemFactory,
     LeaseFactory,
@@ -160,10 +161,9 @@ def _review_and_audit(project, item, label):
 
 
 def _finished_export(project):
-    """A finished export (its file written directly: the exporter is tested in tests/qa)."""
+    """A finished export (its file written directly: the exporter is tested in tests/exports)."""
     body = f'{{"id": "x", "data": {{}}, "label": "{project.labels[0]}"}}\n'.encode()
-    export = Export(
-        organization_id=project.organization_id,
+    export = ExportFactory.build(
         project=project,
         format="jsonl",
         status="succeeded",
@@ -181,7 +181,7 @@ def _finished_export(project):
 
 
 def _current_model(project):
-    """A current model version (its row only: the model layer is tested in tests/labeling)."""
+    """A current model version (its row only: the model layer is tested in tests/prelabels)."""
     return ModelVersionFactory(
         project=project,
         kind="text_sklearn",

@@ -24,6 +24,7 @@ from billing.models import (
     UsageEvent,
 )
 from core.jobs import JobStatus
+from exports.models import Export
 from labeling.models import (
     Annotation,
     Annotator,
@@ -397,3 +398,14 @@ class ProjectSlaFactory(PlatformFactory):
     project = factory.SubFactory(ProjectFactory)
     organization = factory.SelfAttribute("project.organization")
     target_hours = 24
+
+
+class ExportFactory(PlatformFactory):
+    """An export's row, queued (the exporter writes files: tests/exports)."""
+
+    class Meta:
+        model = Export
+
+    project = factory.SubFactory(ProjectFactory)
+    organization = factory.SelfAttribute("project.organization")
+    format = "jsonl"

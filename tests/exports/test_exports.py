@@ -5,7 +5,7 @@ another tenant's export is not found."""
 import csv
 import hashlib
 import io
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
@@ -13,15 +13,15 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
 
 from billing.models import DailyUsage
+from exports import query, services
+from exports.models import Export
 from labeling.imports.services import import_job_create
-from labeling.models import Annotation, Annotator, AnnotatorKind, Item
-from qa import exports
-from qa.models import Export
+from labeling.models import Annotation, AnnotatorKind, Item
 from tenancy import services as tenancy_services
 from tenancy.models import Role
 
 from ..conftest import IMPORT_DATABASES
-from ..factories import ItemFactory
+from ..factories import AnnotationFactory, AnnotatorFactory, ExportFactory, ItemFactory
 
 pytestmark = pytest.mark.django_db(databases=IMPORT_DATABASES)
 
@@ -35,9 +35,7 @@ def labeled_project(world, name="Export source", task_type="classification", lab
         organization=world.a.organization, name=name, labels=labels, task_type=task_type
     )
     people = [
-        Annotator.objects.create(
-            organization=project.organization, kind=AnnotatorKind.EXTERNAL, name=n
-        )
+        AnnotatorFactory(organization=project.organization, kind=AnnotatorKind.EXTERNAL, name=n)
         for n in ("vendorB/alice", "vendorB/bob")
     ]
     multi = task_type == "multilabel"
@@ -57,20 +55,14 @@ def labeled_project(world, name="Export source", task_type="classification", lab
             gold_label=label if n == 4 else None,
         )
         for person in people:
-            Annotation.objects.create(
-                organization=project.organization,
-                project=project,
-                item=item,
-                annotator=person,
-                label=label,
-            )
+            AnnotationFactory(item=item, annotator=person, label=label)
     ItemFactory(dataset__project=project, external_id="still-open")
     return project
 
 
 def run_export(project, user, fmt, capture, **options) -> Export:
     with capture(execute=True):
-        export = exports.export_create(project=project, user=user, format=fmt, **options)
+        export = services.export_create(project=project, user=user, format=fmt, **options)
     export.refresh_from_db()
     assert export.status == "succeeded", export.message
     return export
@@ -180,6 +172,21 @@ def test_csv_neutralizes_formulas(world, django_capture_on_commit_callbacks):
     assert rows[0]["id"] == '\'=HYPERLINK("x")'
 
 
+def test_csv_header_neutralizes_formulas(world, django_capture_on_commit_callbacks):
+    """The items' data keys become the header's columns: they pass the guard too."""
+    project = tenancy_services.project_create(
+        organization=world.a.organization, name="Formula keys", labels=["ok"]
+    )
+    ItemFactory(
+        dataset__project=project, data={"=cmd": "x", "text": "y"}, status="complete", label="ok"
+    )
+    export = run_export(
+        project, world.users[Role.CLIENT_ADMIN], "csv", django_capture_on_commit_callbacks
+    )
+    header = content(export).decode().split("\r\n")[0]
+    assert header.split(",")[:3] == ["id", "'=cmd", "text"]
+
+
 def test_certificate_hash_and_figures(world, api, django_capture_on_commit_callbacks):
     source = labeled_project(world)
     export = run_export(
@@ -229,7 +236,7 @@ def test_incremental_exports_carry_only_what_changed(
     world, django_capture_on_commit_callbacks, monkeypatch
 ):
     # (no overlap with the previous snapshot here: the test knows nothing commits late)
-    monkeypatch.setattr(exports, "INCREMENTAL_OVERLAP", timedelta(0))
+    monkeypatch.setattr(services, "INCREMENTAL_OVERLAP", timedelta(0))
     source = labeled_project(world)
     admin = world.users[Role.CLIENT_ADMIN]
     first = run_export(source, admin, "jsonl", django_capture_on_commit_callbacks)
@@ -262,7 +269,7 @@ def test_filters_and_usage(world, api, django_capture_on_commit_callbacks):
     usage = DailyUsage.objects.get(project=source)
     assert usage.exported_items == 2
     # A redelivered task finds the export finished and counts nothing again.
-    exports.export_run(export_id=body["id"])
+    services.export_run(export_id=body["id"])
     assert DailyUsage.objects.get(project=source).exported_items == 2
     bad = client.post(f"/api/v1/projects/{source.pk}/exports/", {"format": "xml"}, format="json")
     assert bad.status_code == 400 and "format" in bad.json()
@@ -271,64 +278,93 @@ def test_filters_and_usage(world, api, django_capture_on_commit_callbacks):
     assert refused.status_code == 403
 
 
-def test_both_jsonl_writers_give_the_same_rows(
-    world, django_capture_on_commit_callbacks, monkeypatch
-):
-    """PostgreSQL builds JSONL lines itself; SQLite (the demo) through Python: same rows."""
+# Every annotation of the JSONL test below was made at this moment.
+MADE = datetime(2026, 3, 1, 12, 0, 0, 123456, tzinfo=UTC)
+
+
+def test_jsonl_lines_are_written_by_the_database(world, django_capture_on_commit_callbacks):
+    """PostgreSQL builds each line from the stored JSON text, the annotations joined and
+    grouped by item: an item with none, and one with a dissenting vote and a review decision
+    (listed in the order they were made, but not a vote: 2 of 3 agree)."""
     source = labeled_project(world)
-    Annotation.objects.filter(project=source).update(duration_ms=1200)
-    # The database groups the joined annotations by item: an item with none, and one with a
-    # dissenting vote and a review decision (listed, but not a vote).
-    ItemFactory(dataset__project=source, external_id="none-yet", status="complete")
+    ItemFactory(
+        dataset__project=source, external_id="none-yet", status="complete", data={"text": "?"}
+    )
     dissenting = Item.objects.get(project=source, external_id="item-1")  # "dog"
     for name, label, kind in (("vendorB/carol", "cat", "human"), ("qa/dan", "dog", "review")):
-        Annotation.objects.create(
-            organization=source.organization,
-            project=source,
+        AnnotationFactory(
             item=dissenting,
-            annotator=Annotator.objects.create(
+            annotator=AnnotatorFactory(
                 organization=source.organization, kind=AnnotatorKind.EXTERNAL, name=name
             ),
             label=label,
             source=kind,
         )
-    admin = world.users[Role.CLIENT_ADMIN]
-    native = run_export(source, admin, "jsonl", django_capture_on_commit_callbacks)
-    monkeypatch.setattr(exports, "jsonl_in_database", lambda: False)
-    portable = run_export(source, admin, "jsonl", django_capture_on_commit_callbacks)
-    parse = lambda export: [orjson.loads(line) for line in content(export).splitlines()]  # noqa: E731
-    assert parse(native) == parse(portable)
-    rows = {row["id"]: row for row in parse(native)}
-    assert len(rows) == 6
-    assert (rows["none-yet"]["annotations"], rows["none-yet"]["agreement"]) == ([], None)
-    assert rows["item-1"]["agreement"] == 0.6667
-    assert [(a["annotator"], a["source"]) for a in rows["item-1"]["annotations"]] == [
-        ("vendorB/alice", "human"), ("vendorB/bob", "human"),
-        ("vendorB/carol", "human"), ("qa/dan", "review"),
-    ]  # fmt: skip
+    # neither the duration nor anything else of an annotation but these four goes out
+    Annotation.objects.filter(project=source).update(duration_ms=1200, created_at=MADE)
+    export = run_export(
+        source, world.users[Role.CLIENT_ADMIN], "jsonl", django_capture_on_commit_callbacks
+    )
+    lines = content(export).decode().split("\n")
+    assert len(lines) == 7 and lines[-1] == ""  # six items, each line ended by a newline
+    # The data is the stored jsonb's own text (its spacing, its key order); the tab and the
+    # quote escaped, the é as it is.
+    assert lines[1] == (
+        '{"id":"item-1",'
+        r'"data":{"n": 1, "text": "Picture 1, a tab\there and a quote \" and é"},'
+        '"label":"dog","confidence":0.6,"agreement":0.6667,"status":"complete","gold":null,'
+        '"annotations":['
+        '{"annotator":"vendorB/alice","label":"dog","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"},'
+        '{"annotator":"vendorB/bob","label":"dog","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"},'
+        '{"annotator":"vendorB/carol","label":"cat","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"},'
+        '{"annotator":"qa/dan","label":"dog","source":"review",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"}'
+        '],"prelabel":null}'
+    )
+    assert lines[2] == (
+        '{"id":"item-2",'
+        r'"data":{"n": 2, "text": "Picture 2, a tab\there and a quote \" and é"},'
+        '"label":"bird","confidence":0.7,"agreement":1.0000,"status":"complete","gold":null,'
+        '"annotations":['
+        '{"annotator":"vendorB/alice","label":"bird","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"},'
+        '{"annotator":"vendorB/bob","label":"bird","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"}'
+        '],"prelabel":{"label":"bird","confidence":0.9}}'
+    )
+    assert lines[4] == (
+        '{"id":"item-4",'
+        r'"data":{"n": 4, "text": "Picture 4, a tab\there and a quote \" and é"},'
+        '"label":"dog","confidence":0.9,"agreement":1.0000,"status":"complete","gold":"dog",'
+        '"annotations":['
+        '{"annotator":"vendorB/alice","label":"dog","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"},'
+        '{"annotator":"vendorB/bob","label":"dog","source":"human",'
+        '"created_at":"2026-03-01T12:00:00.123456Z"}'
+        '],"prelabel":null}'
+    )
+    assert lines[5] == (
+        '{"id":"none-yet","data":{"text": "?"},"label":null,"confidence":null,'
+        '"agreement":null,"status":"complete","gold":null,"annotations":[],"prelabel":null}'
+    )
 
 
 @pytest.mark.django_db(transaction=True, databases=IMPORT_DATABASES)
 def test_the_parallel_writer_gives_the_same_file(world, monkeypatch):
     """A task's export (autocommit: its own snapshot) builds ranges on several connections at
     once; the file is the same as one connection's, in the same order."""
-    from django.db import connection
-
-    if connection.vendor != "postgresql":
-        pytest.skip("the parallel writer is PostgreSQL's")
     source = labeled_project(world)
-    monkeypatch.setattr(exports, "CHUNK", 2)  # 3 ranges over 2+ connections
+    monkeypatch.setattr(query, "CHUNK", 2)  # 3 ranges over 2+ connections
     admin = world.users[Role.CLIENT_ADMIN]
-    parallel = exports.export_run(
-        export_id=Export.objects.create(
-            organization=source.organization, project=source, format="jsonl", created_by=admin
-        ).pk
+    parallel = services.export_run(
+        export_id=ExportFactory(project=source, format="jsonl", created_by=admin).pk
     )
-    monkeypatch.setattr(exports, "EXPORT_WORKERS", 1)
-    single = exports.export_run(
-        export_id=Export.objects.create(
-            organization=source.organization, project=source, format="jsonl", created_by=admin
-        ).pk
+    monkeypatch.setattr(query, "EXPORT_WORKERS", 1)
+    single = services.export_run(
+        export_id=ExportFactory(project=source, format="jsonl", created_by=admin).pk
     )
     assert parallel.rows == single.rows == 5
     assert content(parallel) == content(single)
