@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import NamedTuple
 
+import orjson
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -19,7 +20,7 @@ from tenancy.models import Project
 from .imports.services import import_job_create, import_job_run
 from .models import Annotation, AnnotationSource, Annotator, AnnotatorKind, Item, ItemStatus
 from .queue import annotator_for, label_clean
-from .statuses import item_sources
+from .statuses import ITEM_TRANSITIONS
 
 __all__ = [
     "import_job_create",
@@ -52,10 +53,11 @@ def item_overlap_extend(*, project: Project, item_id: int, confidence: float | N
     """Adaptive overlap: a doubtful complete item asks for one more annotation, up to the
     project's maximum (False when it has that many already or is no longer complete)."""
     return bool(
-        _items(project)
-        .filter(pk=item_id, status=ItemStatus.COMPLETE, needed__lt=project.max_overlap)
-        .update(
-            status=ItemStatus.OPEN,
+        ITEM_TRANSITIONS.move(
+            _items(project).filter(
+                pk=item_id, status=ItemStatus.COMPLETE, needed__lt=project.max_overlap
+            ),
+            ItemStatus.OPEN,
             needed=F("needed") + 1,
             label=None,
             confidence=confidence,
@@ -68,10 +70,12 @@ def item_overlap_extend(*, project: Project, item_id: int, confidence: float | N
 def item_review_send(*, project: Project, item_id: int, label, confidence: float | None) -> bool:
     """A complete item goes to the review queue, with the label consensus proposes (if any)."""
     return bool(
-        _items(project)
-        .filter(pk=item_id, status__in=[ItemStatus.COMPLETE, ItemStatus.REVIEW])
-        .update(
-            status=ItemStatus.REVIEW, label=label, confidence=confidence, labeled_at=timezone.now()
+        ITEM_TRANSITIONS.move(
+            _items(project).filter(pk=item_id),
+            ItemStatus.REVIEW,
+            label=label,
+            confidence=confidence,
+            labeled_at=timezone.now(),
         )
     )
 
@@ -84,7 +88,7 @@ def items_review_send_bulk(
         f"UPDATE {Item._meta.db_table} AS i SET status = %s, label = v.label, "
         f"confidence = v.confidence, labeled_at = now() FROM {_VALUES} "
         "WHERE i.id = v.id AND i.organization_id = %s AND i.project_id = %s "
-        "AND i.status IN (%s, %s) RETURNING i.id"
+        "AND i.status = ANY(%s) RETURNING i.id"
     )
     with connection.cursor() as cursor:
         cursor.execute(
@@ -94,8 +98,7 @@ def items_review_send_bulk(
                 *_values(item_ids, labels, confidences),
                 project.organization_id,
                 project.pk,
-                ItemStatus.COMPLETE,
-                ItemStatus.REVIEW,
+                ITEM_TRANSITIONS.sources(ItemStatus.REVIEW),
             ],
         )
         return [row[0] for row in cursor.fetchall()]
@@ -107,8 +110,6 @@ _VALUES = "unnest(%s::bigint[], %s::jsonb[], %s::float8[]) AS v(id, label, confi
 
 def _values(item_ids: Sequence[int], labels: Sequence, confidences: Sequence) -> list[list]:
     """_VALUES' parameters; a None label or confidence is SQL NULL (as the ORM writes it)."""
-    import orjson
-
     return [
         [int(i) for i in item_ids],
         [None if label is None else orjson.dumps(label).decode() for label in labels],
@@ -122,7 +123,10 @@ def item_decide(*, project: Project, item: Item, user, label) -> Annotation:
     The label is validated against the project's set (ValidationError naming `label`)."""
     value = label_clean(project=project, value=label)
     item = _items(project).select_for_update().get(pk=item.pk)
-    if item.status not in item_sources(ItemStatus.COMPLETE) or item.status == ItemStatus.OPEN:
+    if (
+        not ITEM_TRANSITIONS.allowed(item.status, ItemStatus.COMPLETE)
+        or item.status == ItemStatus.OPEN
+    ):
         # An open item is still being labeled (an undo or a rework reopened it).
         raise ValueError(f"item {item.pk} is {item.status}: only finished items are decided")
     annotation = Annotation.objects.create(
@@ -134,8 +138,9 @@ def item_decide(*, project: Project, item: Item, user, label) -> Annotation:
         source=AnnotationSource.REVIEW,
     )
     now = timezone.now()
-    _items(project).filter(pk=item.pk).update(
-        status=ItemStatus.COMPLETE,
+    ITEM_TRANSITIONS.move(
+        _items(project).filter(pk=item.pk),
+        ItemStatus.COMPLETE,
         label=value,
         confidence=1.0,
         completed_at=item.completed_at or now,
@@ -204,17 +209,14 @@ def items_rework(*, project: Project, completed_from, completed_to, exclude_ids=
     items = _items(project).filter(status=ItemStatus.COMPLETE, completed_at__lte=completed_to)
     if completed_from is not None:
         items = items.filter(completed_at__gt=completed_from)
-    return (
-        items.exclude(pk__in=list(exclude_ids))
-        .exclude(_decided_by_review())
-        .update(
-            status=ItemStatus.OPEN,
-            needed=F("needed") + 1,
-            label=None,
-            confidence=None,
-            completed_at=None,
-            labeled_at=timezone.now(),
-        )
+    return ITEM_TRANSITIONS.move(
+        items.exclude(pk__in=list(exclude_ids)).exclude(_decided_by_review()),
+        ItemStatus.OPEN,
+        needed=F("needed") + 1,
+        label=None,
+        confidence=None,
+        completed_at=None,
+        labeled_at=timezone.now(),
     )
 
 

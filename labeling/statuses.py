@@ -8,7 +8,7 @@ from core.transitions import InvalidTransition, Transitions
 
 from .models import ImportJob, ItemStatus
 
-__all__ = ["InvalidTransition", "ITEM_TRANSITIONS", "import_job_transition", "item_sources"]
+__all__ = ["InvalidTransition", "ITEM_TRANSITIONS", "import_job_transition"]
 
 
 def import_job_transition(*, job: ImportJob, to: str, **fields) -> ImportJob:
@@ -29,7 +29,3 @@ ITEM_TRANSITIONS = Transitions(
     },
 )
 
-
-def item_sources(to: str) -> list[str]:
-    """The statuses an item may leave for `to` (for the conditional UPDATE of a transition)."""
-    return ITEM_TRANSITIONS.sources(to)
