@@ -139,14 +139,16 @@ def _targets(kwargs: dict):
 
 
 def denial_record(*, request, status: int, kwargs: dict) -> None:
-    """A 403, or a 404 that hid an object of another tenant (one that exists and belongs to
-    another organization than the caller's); a 404 for what does not exist is no event."""
+    """A 403, or a 404 that hid an object of another tenant: the innermost object the URL
+    names that exists and belongs to another organization than the caller's. A 404 for what
+    does not exist, or for the caller's own organization's objects, is no event."""
     user = _user_of(request)
     if user is None:
         return
     mine = _organization_of(user)
     if status == 404:
-        for model, pk in _targets(kwargs):
+        # Innermost first: /projects/<mine>/workforce/<theirs>/ hid the assignment.
+        for model, pk in reversed(list(_targets(kwargs))):
             owner = _owner(model, pk)
             if owner is not None and owner != mine:
                 audit_record(

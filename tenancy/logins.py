@@ -85,33 +85,37 @@ def _usage(request, tier: _Tier, counter: str, *, increment: bool) -> dict | Non
     )
 
 
-def _lockout(request, tiers: list[_Tier], *, count_attempt: bool) -> Lockout | None:
-    """The lockout in force, if any: a tier whose failures before this attempt reached its
-    limit. Counting the attempt (True) adds it first, atomically."""
-    found: list[Lockout] = []
+@dataclass(frozen=True)
+class _Count:
+    tier: _Tier
+    failures: int  # in the tier's window, not counting the attempt being made
+    limit: int  # 0: the cache could not count
+    time_left: int
+
+
+def _counts(request, tiers: list[_Tier], *, count_attempt: bool) -> list[_Count]:
+    """Each tier's failures; counting the attempt (True) adds it first, atomically, so that
+    concurrent attempts each see the ones numbered before theirs."""
+    counts = []
     for tier in tiers:
         attempts = _usage(request, tier, "attempts", increment=count_attempt)
         successes = _usage(request, tier, "successes", increment=False)
         if attempts is None or successes is None:  # RATELIMIT_ENABLE off
             continue
-        if attempts["limit"] == 0:  # the cache failed to count
-            found.append(Lockout(tier.limit, UNAVAILABLE_RETRY_AFTER))
-            continue
-        failures_before = attempts["count"] - int(count_attempt) - successes["count"]
-        if failures_before >= attempts["limit"]:
-            found.append(Lockout(tier.limit, attempts["time_left"] + 1))
-    return max(found, key=lambda lock: lock.retry_after) if found else None
+        failures = attempts["count"] - int(count_attempt) - successes["count"]
+        counts.append(_Count(tier, failures, attempts["limit"], attempts["time_left"]))
+    return counts
 
 
-def _failures_lockout(request, tiers: list[_Tier]) -> Lockout | None:
-    """After a failure: the lockout it starts (its tier's failures reached the limit)."""
+def _lockout(counts: list[_Count], *, failed_now: bool = False) -> Lockout | None:
+    """The longest lockout these counts hold (the attempt itself among the failures when it
+    has just failed), or None."""
     found = []
-    for tier in tiers:
-        attempts = _usage(request, tier, "attempts", increment=False)
-        successes = _usage(request, tier, "successes", increment=False)
-        if attempts and successes and attempts["limit"]:
-            if attempts["count"] - successes["count"] >= attempts["limit"]:
-                found.append(Lockout(tier.limit, attempts["time_left"] + 1))
+    for count in counts:
+        if count.limit == 0:  # django-ratelimit fails closed
+            found.append(Lockout(count.tier.limit, UNAVAILABLE_RETRY_AFTER))
+        elif count.failures + int(failed_now) >= count.limit:
+            found.append(Lockout(count.tier.limit, count.time_left + 1))
     return max(found, key=lambda lock: lock.retry_after) if found else None
 
 
@@ -143,9 +147,10 @@ def login_authenticate(*, request, username: str, password: str) -> LoginResult:
     refuses them without a look at the password. The failure that reaches a limit answers
     with its lockout too."""
     tiers = _tiers(request, username)
-    lockout = _lockout(request, tiers, count_attempt=False) or _lockout(
-        request, tiers, count_attempt=True
-    )
+    lockout = _lockout(_counts(request, tiers, count_attempt=False))
+    if lockout is None:
+        counts = _counts(request, tiers, count_attempt=True)
+        lockout = _lockout(counts)
     if lockout is not None:
         _record(
             AuditEventKind.LOGIN_REFUSED,
@@ -162,7 +167,7 @@ def login_authenticate(*, request, username: str, password: str) -> LoginResult:
             _usage(request, tier, "successes", increment=True)
         return LoginResult(user)
     _record(AuditEventKind.LOGIN_FAILED, AuditVerdict.FAILED, request, username)
-    lockout = _failures_lockout(request, tiers)
+    lockout = _lockout(counts, failed_now=True)
     if lockout is not None:
         _record(
             AuditEventKind.LOCKOUT,
