@@ -470,7 +470,8 @@ class AuditEventListApi(TenantApi):
     def get(self, request):
         params = request.query_params
         filters = selectors.audit_filters(params)
-        limit = selectors.audit_number(params, "limit") or AUDIT_PAGE_DEFAULT
+        limit = selectors.audit_number(params, "limit")
+        limit = AUDIT_PAGE_DEFAULT if limit is None else limit
         if not 1 <= limit <= selectors.AUDIT_PAGE_MAX:
             raise exceptions.ValidationError({"limit": [f"From 1 to {selectors.AUDIT_PAGE_MAX}."]})
         before = selectors.audit_number(params, "cursor")
