@@ -6,7 +6,6 @@ import threading
 import time
 
 import pytest
-from django.conf import settings
 from django.db import connections
 from django.test import Client
 from rest_framework.authtoken.models import Token
@@ -14,6 +13,7 @@ from rest_framework.authtoken.models import Token
 from tenancy.models import AuditEvent, Role
 
 from ..factories import PASSWORD
+from ..test_runtime import PRODUCTION_ENV, run_python
 
 TOKEN = "/api/v1/auth/token/"
 LOGIN = "/accounts/login/"
@@ -226,13 +226,20 @@ def test_the_admin_login_is_locked_too(world, client):
     assert "_auth_user_id" not in client.session
 
 
-def test_the_cache_is_shared_redis_when_there_is_a_broker():
-    """The counters must be seen by every web process: with a Redis broker (production, this
-    suite under platform/test.sh) the cache is that server's database 2."""
-    backend = settings.CACHES["default"]
-    if settings.CELERY_BROKER_URL.startswith("redis://"):
-        assert backend["BACKEND"] == "django.core.cache.backends.redis.RedisCache"
-        assert backend["LOCATION"].endswith("/2")
-        assert backend["LOCATION"].rsplit("/", 1)[0] == settings.CELERY_BROKER_URL.rsplit("/", 1)[0]
-    else:
-        assert backend["BACKEND"] == "django.core.cache.backends.locmem.LocMemCache"
+CACHE = (
+    "import django; django.setup(); from django.conf import settings as s; "
+    "c = s.CACHES['default']; print(c['BACKEND'].rsplit('.', 1)[-1], c.get('LOCATION', '-'))"
+)
+
+
+def test_the_cache_is_the_brokers_redis_in_production_and_memory_without_one():
+    """The counters must be seen by every web process: with a Redis broker the cache is that
+    server's database 2 (or LQA_CACHE_URL); the demo (no broker, one process) keeps them in
+    memory."""
+    production = run_python(CACHE, PRODUCTION_ENV)
+    assert production.returncode == 0, production.stderr
+    assert production.stdout.split() == ["RedisCache", "redis://127.0.0.1:6379/2"]
+    own = run_python(CACHE, {**PRODUCTION_ENV, "LQA_CACHE_URL": "redis://cache.internal:6379/5"})
+    assert own.stdout.split() == ["RedisCache", "redis://cache.internal:6379/5"]
+    demo = run_python(CACHE, {})
+    assert demo.stdout.split() == ["LocMemCache", "-"]
