@@ -60,12 +60,12 @@ def quota_limits(*, organization_id: int) -> dict[str, int]:
 def _refusal(kind: str, name: str, allowed: int, retry_after: int) -> LimitExceeded:
     if name.endswith("_concurrent"):
         detail = (
-            f"Your organization may run {allowed} {NOUNS[kind]} at a time ({name}); "
+            f"This organization may run {allowed} {NOUNS[kind]} at a time ({name}); "
             "try again when one has finished."
         )
     else:
         detail = (
-            f"Your organization may start {allowed} {NOUNS[kind]} an hour ({name}); "
+            f"This organization may start {allowed} {NOUNS[kind]} an hour ({name}); "
             f"the next one may start in {wait_text(retry_after)}."
         )
     return LimitExceeded(limit=name, detail=detail, retry_after=retry_after, allowed=allowed)
