@@ -231,7 +231,10 @@ def test_an_automatic_retrain_waits_while_the_quota_is_spent(world):
 
 @pytest.mark.django_db(transaction=True, databases=IMPORT_DATABASES)
 def test_concurrent_exports_never_pass_the_hourly_quota(world):
-    OrganizationQuotaFactory(organization=world.a.organization, exports_per_hour=10)
+    # (the exports run as their threads commit: many run at once, over no concurrent limit)
+    OrganizationQuotaFactory(
+        organization=world.a.organization, exports_per_hour=10, exports_concurrent=100
+    )
     start = threading.Barrier(14)
     refused = []
 
