@@ -8,6 +8,7 @@ DATABASE_URL and CELERY_BROKER_URL (Redis); README.md lists every variable.
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -88,6 +89,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "tenancy.audit.AuditContextMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -250,6 +252,24 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A list per priority 0-9 on Redis (0 served first): a tenant's n-th unfinished job is sent with
+# priority n (tenancy.quotas), so one client's backlog does not hold back another's first job.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"priority_steps": list(range(10))}
+
+# --- cache: login throttling (django-ratelimit's counters) and short-lived marks -----------
+# Shared by every process: Redis, the broker's server (database 2) unless LQA_CACHE_URL names
+# one; without a Redis broker (the demo: one process) the process's memory.
+_broker = urlsplit(CELERY_BROKER_URL)
+LQA_CACHE_URL = os.environ.get("LQA_CACHE_URL") or (
+    _broker._replace(path="/2").geturl() if _broker.scheme in ("redis", "rediss") else ""
+)
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": LQA_CACHE_URL}
+        if LQA_CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
 
 # --- the platform ---------------------------------------------------------------------------
 # Imports: the largest upload, also the most a gzip file may expand to (decompression bombs).
@@ -258,6 +278,20 @@ LQA_IMPORT_MAX_ROW_BYTES = env_int("LQA_IMPORT_MAX_ROW_BYTES", 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads stream to a temporary file
 # Exports: how long a download link works, in days.
 LQA_EXPORT_LINK_DAYS = env_int("LQA_EXPORT_LINK_DAYS", 7)
+# Failed logins (tenancy.logins) per account and per address: "N/period" tiers, each a fixed
+# window (django-ratelimit's); N failures in one lock the account (address) until it ends.
+LQA_LOGIN_LIMITS_ACCOUNT = env_list("LQA_LOGIN_LIMITS_ACCOUNT", ["5/15m", "20/d"])
+LQA_LOGIN_LIMITS_ADDRESS = env_list("LQA_LOGIN_LIMITS_ADDRESS", ["30/15m", "300/d"])
+# Per-tenant quotas on background jobs (tenancy.quotas): a client organization's own
+# (tenancy.OrganizationQuota, in the admin) override these defaults.
+LQA_QUOTAS = {
+    "imports_concurrent": env_int("LQA_QUOTA_IMPORTS_CONCURRENT", 5),
+    "imports_per_hour": env_int("LQA_QUOTA_IMPORTS_PER_HOUR", 30),
+    "exports_concurrent": env_int("LQA_QUOTA_EXPORTS_CONCURRENT", 5),
+    "exports_per_hour": env_int("LQA_QUOTA_EXPORTS_PER_HOUR", 30),
+    "trainings_concurrent": env_int("LQA_QUOTA_TRAININGS_CONCURRENT", 2),
+    "trainings_per_hour": env_int("LQA_QUOTA_TRAININGS_PER_HOUR", 10),
+}
 # Name of the vendor organization the first migration creates (one per installation).
 LQA_VENDOR_NAME = os.environ.get("LQA_VENDOR_NAME", "Vendor")
 

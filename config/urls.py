@@ -14,3 +14,7 @@ urlpatterns = [
     path("", include("exports.urls")),
     path("", include("billing.urls")),
 ]
+
+# The pages' 403 and 404 (the API has its own, core.api): both tell the audit log first.
+handler403 = "tenancy.views.permission_denied"
+handler404 = "tenancy.views.page_not_found"

@@ -9,16 +9,20 @@ admins) stay with the handler, as calls of the tenancy selectors."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import ClassVar, NamedTuple
 
 from django.core.exceptions import ImproperlyConfigured
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
-from rest_framework import exceptions
+from rest_framework import exceptions, status
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from .limits import LimitExceeded
 
 DENIED = "You may see this but not change it."
 
@@ -66,9 +70,27 @@ class RoleMapApi(APIView):
         raise exceptions.PermissionDenied(message)
 
 
+# Who is told of each 403 and 404 the API answers (tenancy's audit log registers itself: core
+# may not import it): called with the request, the status and the URL's kwargs.
+DenialRecorder = Callable[..., None]
+_denial_recorders: list[DenialRecorder] = []
+
+
+def denial_recorder_register(recorder: DenialRecorder) -> None:
+    if recorder not in _denial_recorders:
+        _denial_recorders.append(recorder)
+
+
 def exception_handler(exc, context):
-    """DRF's handler, plus service ValidationErrors as 400 {field: [reason]}, and one body for
-    every 404 so that "missing" and "another tenant's" look the same."""
+    """DRF's handler, plus service ValidationErrors as 400 {field: [reason]}, one body for
+    every 404 so that "missing" and "another tenant's" look the same, and a throttle's or a
+    quota's refusal as 429 naming the limit."""
+    if isinstance(exc, LimitExceeded):
+        return Response(
+            exc.body(),
+            status=status.HTTP_429_TOO_MANY_REQUESTS,
+            headers={"Retry-After": str(exc.retry_after)},
+        )
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -78,4 +100,12 @@ def exception_handler(exc, context):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
-    return drf_exception_handler(exc, context)
+    response = drf_exception_handler(exc, context)
+    if response is not None and response.status_code in (403, 404) and "request" in context:
+        for recorder in _denial_recorders:
+            recorder(
+                request=context["request"],
+                status=response.status_code,
+                kwargs=context.get("kwargs") or {},
+            )
+    return response

@@ -9,14 +9,19 @@ from celery import current_app
 from django.db import transaction
 
 
-def enqueue(name: str, *args, countdown: float | None = None, **kwargs) -> None:
-    """Send task `name` with these arguments after the current transaction commits."""
-    transaction.on_commit(lambda: send(name, *args, countdown=countdown, **kwargs))
+def enqueue(
+    name: str, *args, countdown: float | None = None, priority: int | None = None, **kwargs
+) -> None:
+    """Send task `name` with these arguments after the current transaction commits. A
+    `priority` of 0 is served first, 9 last (the broker keeps a list per level)."""
+    transaction.on_commit(
+        lambda: send(name, *args, countdown=countdown, priority=priority, **kwargs)
+    )
 
 
-def send(name: str, *args, countdown: float | None = None, **kwargs):
+def send(name: str, *args, countdown: float | None = None, priority: int | None = None, **kwargs):
     """Send task `name` now (eagerly run, without a broker)."""
-    return current_app.tasks[name].apply_async(args, kwargs, countdown=countdown)
+    return current_app.tasks[name].apply_async(args, kwargs, countdown=countdown, priority=priority)
 
 
 def runs_in_process() -> bool:

@@ -17,6 +17,7 @@ from core.enqueue import enqueue
 from core.jobs import JobStatus
 from labeling.models import ItemStatus
 from tenancy.models import Project
+from tenancy.quotas import quota_claimed
 
 from .models import Export, ExportFormat
 from .run import export_run
@@ -47,7 +48,8 @@ def export_create(
     incremental: bool = False,
 ) -> Export:
     """Queue an export (after commit). Defaults: complete items only, with their annotations.
-    Incremental: only items whose final label changed since this project's last export."""
+    Incremental: only items whose final label changed since this project's last export.
+    Over the organization's export quota: LimitExceeded (tenancy.quotas), nothing queued."""
     errors: dict[str, list[str]] = {}
     if format not in ExportFormat.values:
         errors["format"] = [f"Choose one of: {', '.join(ExportFormat.values)}."]
@@ -71,23 +73,29 @@ def export_create(
             .first()
         )
         since = previous.started_at - INCREMENTAL_OVERLAP if previous else None
-    export = Export.objects.create(
-        organization_id=project.organization_id,
-        project=project,
-        format=format,
-        filters={
-            "status": sorted(set(statuses)),
-            "dataset": dataset,
-            "min_confidence": min_confidence,
-            "from": date_from.isoformat() if date_from else None,
-            "to": date_to.isoformat() if date_to else None,
-        },
-        include_annotations=include_annotations,
-        incremental=incremental,
-        since=since,
-        created_by=user,
-    )
-    enqueue("exports.export_run", export_id=export.pk, organization_id=export.organization_id)
+    with quota_claimed(kind="exports", project=project, jobs=Export.objects, user=user) as claim:
+        export = Export.objects.create(
+            organization_id=project.organization_id,
+            project=project,
+            format=format,
+            filters={
+                "status": sorted(set(statuses)),
+                "dataset": dataset,
+                "min_confidence": min_confidence,
+                "from": date_from.isoformat() if date_from else None,
+                "to": date_to.isoformat() if date_to else None,
+            },
+            include_annotations=include_annotations,
+            incremental=incremental,
+            since=since,
+            created_by=user,
+        )
+        enqueue(
+            "exports.export_run",
+            export_id=export.pk,
+            organization_id=export.organization_id,
+            priority=claim.priority,
+        )
     return export
 
 

@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from core.limits import LimitExceeded
 from labeling.models import Dataset, ItemStatus
 from tenancy.selectors import access_project
 
@@ -61,7 +62,7 @@ class ProjectExportsView(LoginRequiredMixin, View):
                 incremental=form.get("incremental") == "on",
             )
             messages.success(request, f"Export {export.pk} started.")
-        except (ValidationError, ValueError) as exc:
+        except (ValidationError, ValueError, LimitExceeded) as exc:
             text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             messages.error(request, f"The export was not started: {text}")
         return redirect(reverse("project-exports", args=[project.pk]))

@@ -6,6 +6,15 @@ class LabelingConfig(AppConfig):
     verbose_name = "Labeling"
 
     def ready(self) -> None:
+        from tenancy.audit import audit_target_register
+
+        from .models import Annotation, ImportJob, Item
+
+        # The audit log finds the tenant of an object a 404 hid (tenancy may not import it).
+        audit_target_register("item_id", Item)
+        audit_target_register("job_id", ImportJob)
+        audit_target_register("annotation_id", Annotation)
+
         from tenancy.selectors import project_counter_register, project_panel_register
 
         from .selectors import item_counts_by_project

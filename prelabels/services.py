@@ -24,10 +24,12 @@ from django.utils import timezone
 
 from core.enqueue import enqueue
 from core.jobs import JobStatus
+from core.limits import LimitExceeded
 from core.transitions import InvalidTransition
 from labeling.selectors import item_known_labels, item_open_batches
 from labeling.services import ItemPrelabel, item_prelabels_set
 from tenancy.models import Project, TaskType
+from tenancy.quotas import quota_claimed
 
 from . import selectors
 from .ml import inputs as ml_inputs
@@ -60,14 +62,21 @@ def model_version_current(*, project: Project) -> ModelVersion | None:
 
 def model_train(*, project: Project, user=None) -> ModelVersion:
     """Queue a new version (it trains in Celery after commit). A project whose items cannot
-    train a model still gets its version, failed with the reason, when it runs."""
+    train a model still gets its version, failed with the reason, when it runs. Over the
+    organization's training quota: LimitExceeded (tenancy.quotas), nothing queued."""
     if project.task_type == TaskType.MULTILABEL:
         raise ModelTrainError("Models are trained for classification projects only.")
-    with transaction.atomic():
+    quota = {"kind": "trainings", "project": project, "jobs": ModelVersion.objects, "user": user}
+    with quota_claimed(**quota) as claim:
         version = ModelVersion.objects.create(
             organization_id=project.organization_id, project=project, created_by=user
         )
-        enqueue("prelabels.model_version_train", version.pk, project.organization_id)
+        enqueue(
+            "prelabels.model_version_train",
+            version.pk,
+            project.organization_id,
+            priority=claim.priority,
+        )
     return version
 
 
@@ -311,5 +320,8 @@ def model_completions_count(*, project_id: int, count: int) -> bool:
     busy = _versions(project).filter(status__in=[JobStatus.QUEUED, JobStatus.RUNNING])
     if busy.exists():
         return False
-    model_train(project=project, user=None)
+    try:
+        model_train(project=project, user=None)
+    except LimitExceeded:
+        return False  # the client's quota is spent: the next RETRAIN_EVERY tries again
     return True

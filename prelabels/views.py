@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
 
+from core.limits import LimitExceeded
 from core.roles import PROJECT_READERS
 from tenancy.selectors import access_project, user_may_change_project, user_role
 
@@ -98,6 +99,6 @@ class ProjectModelsView(LoginRequiredMixin, View):
             else:
                 version = services.model_train(project=project, user=request.user)
                 messages.success(request, f"Version {version.pk} is training.")
-        except services.ModelTrainError as error:
+        except (services.ModelTrainError, LimitExceeded) as error:
             messages.error(request, str(error))
         return redirect(reverse("project-models", args=[project.pk]))

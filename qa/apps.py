@@ -6,6 +6,14 @@ class QaConfig(AppConfig):
     verbose_name = "Quality assurance"
 
     def ready(self) -> None:
+        from tenancy.audit import audit_target_register
+
+        from .models import Audit, ReviewTask
+
+        # The audit log finds the tenant of an object a 404 hid (tenancy may not import it).
+        audit_target_register("review_id", ReviewTask)
+        audit_target_register("audit_id", Audit)
+
         from labeling.signals import items_completed
 
         from . import tasks  # noqa: F401 (known by name to core.enqueue)

@@ -1,11 +1,29 @@
 from django.contrib import admin
 from guardian.admin import GuardedModelAdmin
 
-from .models import Membership, Organization, Project, ProjectAssignment
+from .forms import AdminLoginForm
+from .models import (
+    AuditEvent,
+    Membership,
+    Organization,
+    OrganizationQuota,
+    Project,
+    ProjectAssignment,
+)
+
+# The admin's login counts failures and locks like the site's (tenancy.logins).
+admin.site.login_form = AdminLoginForm
+
+
+class OrganizationQuotaInline(admin.StackedInline):
+    model = OrganizationQuota
+    can_delete = True
+    verbose_name_plural = "quotas (blank: the installation's default, settings.LQA_QUOTAS)"
 
 
 @admin.register(Organization)
 class OrganizationAdmin(admin.ModelAdmin):
+    inlines = [OrganizationQuotaInline]
     list_display = ["name", "slug", "kind", "created_at"]
     list_filter = ["kind"]
     search_fields = ["name", "slug"]
@@ -37,4 +55,22 @@ class ProjectAssignmentAdmin(admin.ModelAdmin):
     readonly_fields = ["organization", "project", "user", "role", "assigned_by", "created_at"]
 
     def has_add_permission(self, request):
+        return False
+
+
+@admin.register(AuditEvent)
+class AuditEventAdmin(admin.ModelAdmin):
+    """Read-only: audit events are never added, changed or deleted by hand."""
+
+    list_display = ["created_at", "event", "verdict", "actor_name", "organization_id", "address"]
+    list_filter = ["event", "verdict"]
+    search_fields = ["actor_name", "path", "address"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
         return False

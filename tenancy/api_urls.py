@@ -38,4 +38,5 @@ urlpatterns = [
         apis.ProjectWorkforceDetailApi.as_view(),
         name="api-project-workforce-detail",
     ),
+    path("audit-events/", apis.AuditEventListApi.as_view(), name="api-audit-events"),
 ]

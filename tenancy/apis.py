@@ -3,16 +3,21 @@ projects and workforce. Views parse, call one service or selector, and render.""
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema, inline_serializer
+from django.http import Http404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import exceptions, serializers, status
+from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
 
 from core.api import Allow, RoleMapApi
+from core.limits import LimitExceeded
 from core.roles import ANY, CLIENT_MANAGERS, OPERATORS
 
 from . import selectors, services
+from .logins import login_authenticate
 from .models import (
+    AuditEvent,
     ConsensusMethod,
     Organization,
     OrganizationKind,
@@ -131,17 +136,35 @@ class AssignmentOutput(serializers.Serializer):
 # --- auth ---------------------------------------------------------------------------------
 
 
+class TokenInput(serializers.Serializer):
+    username = serializers.CharField()
+    password = serializers.CharField(trim_whitespace=False)
+
+
 class AuthTokenApi(ObtainAuthToken):
-    """POST {username, password} -> {token}."""
+    """POST {username, password} -> {token}; 429 with Retry-After while failed logins lock the
+    account or the address (tenancy.logins), the right password included."""
 
     @extend_schema(
-        request=inline_serializer(
-            "TokenInput", {"username": serializers.CharField(), "password": serializers.CharField()}
-        ),
+        request=TokenInput,
         responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
     )
     def post(self, request, *args, **kwargs):
-        return super().post(request, *args, **kwargs)
+        data = _valid(TokenInput, request)
+        result = login_authenticate(
+            request=request, username=data["username"], password=data["password"]
+        )
+        if result.lockout is not None:
+            lockout = result.lockout
+            raise LimitExceeded(
+                limit=lockout.limit, detail=lockout.message, retry_after=lockout.retry_after
+            )
+        if result.user is None:
+            raise exceptions.ValidationError(
+                {"non_field_errors": ["Unable to log in with provided credentials."]}
+            )
+        token, _ = Token.objects.get_or_create(user=result.user)
+        return Response({"token": token.key})
 
 
 class MeApi(TenantApi):
@@ -391,6 +414,75 @@ class ProjectWorkforceDetailApi(ProjectApi):
     def delete(self, request, project_id, assignment_id):
         services.workforce_unassign(assignment=self.assignment)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+# --- the audit log (operators) ------------------------------------------------------------
+
+
+class AuditEventOutput(serializers.ModelSerializer):
+    class Meta:
+        model = AuditEvent
+        fields = [
+            "id",
+            "created_at",
+            "event",
+            "verdict",
+            "actor_id",
+            "actor_name",
+            "organization_id",
+            "address",
+            "method",
+            "route",
+            "path",
+            "target_type",
+            "target_id",
+            "target_organization_id",
+            "detail",
+        ]
+
+
+AUDIT_PAGE_DEFAULT = 100
+
+
+class AuditEventListApi(TenantApi):
+    """The security audit log, newest first, for operators; anyone else gets 404."""
+
+    roles = {"GET": Allow(ANY)}  # operators only: the others are told it does not exist
+
+    def resolve(self, request, **kwargs) -> None:
+        if not selectors.user_is_operator(request.user):
+            raise Http404("No such page.")
+
+    @extend_schema(
+        parameters=[
+            OpenApiParameter(name, str)
+            for name in ("event", "verdict", "organization", "actor", "from", "to", "cursor")
+        ]
+        + [OpenApiParameter("limit", int)],
+        responses=inline_serializer(
+            "AuditEventPage",
+            {
+                "results": AuditEventOutput(many=True),
+                "next": serializers.CharField(allow_null=True),
+            },
+        ),
+    )
+    def get(self, request):
+        params = request.query_params
+        filters = selectors.audit_filters(params)
+        limit = selectors.audit_number(params, "limit")
+        limit = AUDIT_PAGE_DEFAULT if limit is None else limit
+        if not 1 <= limit <= selectors.AUDIT_PAGE_MAX:
+            raise exceptions.ValidationError({"limit": [f"From 1 to {selectors.AUDIT_PAGE_MAX}."]})
+        before = selectors.audit_number(params, "cursor")
+        events = list(selectors.audit_event_list(**filters, before_id=before)[: limit + 1])
+        following = None
+        if len(events) > limit:
+            events = events[:limit]
+            query = params.copy()
+            query["cursor"] = str(events[-1].pk)
+            following = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
+        return Response({"results": AuditEventOutput(events, many=True).data, "next": following})
 
 
 def _valid(serializer_class, request) -> dict:

@@ -4,6 +4,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from guardian.models import UserObjectPermissionBase
 
 from core.roles import CLIENT_ROLES, VENDOR_ROLES, Role
@@ -208,3 +209,107 @@ class ProjectAssignment(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} as {self.role} on {self.project}"
+
+
+# Every per-organization quota (tenancy.quotas): the name a refusal gives as its `limit`.
+QUOTA_NAMES = (
+    "imports_concurrent",
+    "imports_per_hour",
+    "exports_concurrent",
+    "exports_per_hour",
+    "trainings_concurrent",
+    "trainings_per_hour",
+)
+
+
+class OrganizationQuota(models.Model):
+    """A client organization's own limits on its background jobs: concurrent ones (queued or
+    running) and ones started in the last hour. A blank field takes the installation's default
+    (settings.LQA_QUOTAS); an organization without a row takes every default."""
+
+    organization = models.OneToOneField(
+        Organization, on_delete=models.CASCADE, related_name="quota", primary_key=True
+    )
+    imports_concurrent = models.PositiveIntegerField(null=True, blank=True)
+    imports_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    exports_concurrent = models.PositiveIntegerField(null=True, blank=True)
+    exports_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    trainings_concurrent = models.PositiveIntegerField(null=True, blank=True)
+    trainings_per_hour = models.PositiveIntegerField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"quotas of {self.organization_id}"
+
+
+class AuditEventKind(models.TextChoices):
+    LOGIN_FAILED = "login_failed", "Failed login"
+    LOCKOUT = "lockout", "Lockout"
+    LOGIN_REFUSED = "login_refused", "Login refused during a lockout"
+    CROSS_TENANT = "cross_tenant", "Another tenant's object (404)"
+    FORBIDDEN = "forbidden", "Forbidden (403)"
+    QUOTA_REFUSED = "quota_refused", "Quota refused (429)"
+
+
+class AuditVerdict(models.TextChoices):
+    FAILED = "failed", "failed"  # a wrong password
+    LOCKED = "locked", "locked"  # the failure that starts a lockout
+    REFUSED = "refused", "refused"  # 429: during a lockout, or over a quota
+    NOT_FOUND = "not_found", "not found"  # 404
+    FORBIDDEN = "forbidden", "forbidden"  # 403
+
+
+class AppendOnly(Exception):
+    """Audit events are never changed or deleted."""
+
+
+class AuditEventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise AppendOnly("audit events are never changed")
+
+    def delete(self):
+        raise AppendOnly("audit events are never deleted")
+
+
+class AuditEvent(models.Model):
+    """A security event, written once (tenancy.audit.audit_record) and never changed. Ids are
+    plain numbers, not foreign keys: an event outlives its user, organization and object, and
+    a username tried need not exist."""
+
+    created_at = models.DateTimeField(default=timezone.now)
+    event = models.CharField(max_length=24, choices=AuditEventKind.choices)
+    verdict = models.CharField(max_length=16, choices=AuditVerdict.choices)
+    actor_id = models.BigIntegerField(null=True, blank=True, help_text="The user, when known.")
+    actor_name = models.CharField(max_length=150, blank=True, help_text="Username (tried).")
+    organization_id = models.BigIntegerField(null=True, blank=True, help_text="Actor's tenant.")
+    address = models.GenericIPAddressField(null=True, blank=True)
+    method = models.CharField(max_length=8, blank=True)
+    route = models.CharField(max_length=100, blank=True, help_text="The URL's name.")
+    path = models.CharField(max_length=500, blank=True)
+    target_type = models.CharField(max_length=50, blank=True)
+    target_id = models.CharField(max_length=64, blank=True)
+    target_organization_id = models.BigIntegerField(
+        null=True, blank=True, help_text="The tenant the target belongs to."
+    )
+    detail = models.JSONField(default=dict, blank=True)
+
+    objects = AuditEventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["organization_id", "created_at"]),
+            models.Index(fields=["created_at"]),
+            models.Index(fields=["event", "created_at"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} {self.verdict} by {self.actor_name or self.actor_id}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding:
+            raise AppendOnly("audit events are never changed")
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise AppendOnly("audit events are never deleted")

@@ -6,17 +6,23 @@ learn whether another tenant's object exists.
 
 from __future__ import annotations
 
+import datetime
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from .models import (
     CLIENT_ROLES,
+    AuditEvent,
+    AuditEventKind,
+    AuditVerdict,
     Membership,
     Organization,
     OrganizationKind,
@@ -314,3 +320,92 @@ def _get_or_404(queryset: QuerySet, pk: int | str):
         return queryset.get(pk=int(pk))
     except (ValueError, TypeError, queryset.model.DoesNotExist) as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
+
+
+# --- the audit log --------------------------------------------------------------------------
+
+AUDIT_PAGE_MAX = 500
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}", re.ASCII)
+_NUMBER = re.compile(r"\d{1,18}", re.ASCII)
+
+
+def audit_number(params, name: str) -> int | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    if not _NUMBER.fullmatch(value):
+        raise ValidationError({name: ["Give a whole number (ASCII digits)."]})
+    return int(value)
+
+
+def _audit_date(params, name: str) -> datetime.date | None:
+    value = params.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        if not _DATE.fullmatch(value):
+            raise ValueError(value)
+        return datetime.date.fromisoformat(value)
+    except ValueError as exc:
+        raise ValidationError({name: ["Give a date as YYYY-MM-DD."]}) from exc
+
+
+def audit_filters(params) -> dict:
+    """The audit log's filters from query parameters (event, verdict, organization, actor: a
+    user id or a username, from, to: days, inclusive); ValidationError naming a bad one."""
+    filters: dict = {}
+    for name, choices in (("event", AuditEventKind), ("verdict", AuditVerdict)):
+        value = params.get(name)
+        if value:
+            if value not in choices.values:
+                raise ValidationError({name: [f"Choose one of: {', '.join(choices.values)}."]})
+            filters[name] = value
+    organization = audit_number(params, "organization")
+    if organization is not None:
+        filters["organization_id"] = organization
+    actor = (params.get("actor") or "").strip()
+    if actor:
+        filters["actor"] = actor
+    date_from, date_to = _audit_date(params, "from"), _audit_date(params, "to")
+    if date_from and date_to and date_from > date_to:
+        raise ValidationError({"to": ["Must not be before `from`."]})
+    if date_from:
+        filters["since"] = datetime.datetime.combine(date_from, datetime.time(), datetime.UTC)
+    if date_to and date_to < datetime.date.max:
+        next_day = date_to + datetime.timedelta(days=1)
+        filters["until"] = datetime.datetime.combine(next_day, datetime.time(), datetime.UTC)
+    return filters
+
+
+def audit_event_list(
+    *,
+    event: str | None = None,
+    verdict: str | None = None,
+    organization_id: int | None = None,
+    actor: str | None = None,
+    since: datetime.datetime | None = None,
+    until: datetime.datetime | None = None,
+    before_id: int | None = None,
+) -> QuerySet[AuditEvent]:
+    """Security events, newest first (for operators: the callers check)."""
+    events = AuditEvent.objects.all()
+    if event:
+        events = events.filter(event=event)
+    if verdict:
+        events = events.filter(verdict=verdict)
+    if organization_id is not None:
+        events = events.filter(
+            Q(organization_id=organization_id) | Q(target_organization_id=organization_id)
+        )
+    if actor:
+        who = Q(actor_name__iexact=actor)
+        if _NUMBER.fullmatch(actor):
+            who |= Q(actor_id=int(actor))
+        events = events.filter(who)
+    if since:
+        events = events.filter(created_at__gte=since)
+    if until:
+        events = events.filter(created_at__lt=until)
+    if before_id is not None:
+        events = events.filter(pk__lt=before_id)
+    return events.order_by("-id")

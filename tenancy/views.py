@@ -1,4 +1,5 @@
-"""Pages: the home page of each role, a project page, the operators' status page."""
+"""Pages: the login page, the home page of each role, a project page, the operators' status
+page and audit log, and the 403/404 pages (which write the audit log)."""
 
 import logging
 import time
@@ -6,16 +7,52 @@ from urllib.parse import urlsplit
 
 from celery import current_app as celery_app
 from django.conf import settings
+from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
+from django.http import Http404
 from django.shortcuts import render
+from django.views import defaults
 
 from . import selectors
-from .models import Role
+from .audit import denial_record
+from .forms import LoginForm
+from .models import AuditEventKind, AuditVerdict, Role
 from .tasks import worker_ping
 
 logger = logging.getLogger(__name__)
+
+
+class LoginView(auth_views.LoginView):
+    """Django's login page; while failed logins lock the account or the address it answers
+    429 with Retry-After and says so (tenancy.logins)."""
+
+    form_class = LoginForm
+    template_name = "tenancy/login.html"
+    redirect_authenticated_user = True
+
+    def form_invalid(self, form):
+        response = super().form_invalid(form)
+        if form.lockout is not None:
+            response.status_code = 429
+            response["Retry-After"] = str(form.lockout.retry_after)
+        return response
+
+
+def page_not_found(request, exception):
+    """handler404: the audit log hears of a hidden object of another tenant first."""
+    match = getattr(request, "resolver_match", None)
+    if match is not None:
+        denial_record(request=request, status=404, kwargs=match.kwargs)
+    return defaults.page_not_found(request, exception)
+
+
+def permission_denied(request, exception):
+    """handler403: every 403 of a page goes to the audit log."""
+    match = getattr(request, "resolver_match", None)
+    denial_record(request=request, status=403, kwargs=match.kwargs if match else {})
+    return defaults.permission_denied(request, exception)
 
 
 @login_required
@@ -106,6 +143,31 @@ def system_status(request):
         "debug": settings.DEBUG,
     }
     return render(request, "tenancy/system_status.html", context)
+
+
+# Events the audit page shows at most (the API pages through all of them).
+AUDIT_PAGE_ROWS = 200
+
+
+@login_required
+def audit_log(request):
+    """The security audit log for operators (anyone else: 404), newest first, filtered."""
+    if not selectors.user_is_operator(request.user):
+        raise Http404("No such page.")
+    error = None
+    try:
+        filters = selectors.audit_filters(request.GET)
+    except ValidationError as exc:
+        filters, error = {}, " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+    context = {
+        "events": selectors.audit_event_list(**filters)[:AUDIT_PAGE_ROWS],
+        "rows": AUDIT_PAGE_ROWS,
+        "kinds": AuditEventKind.choices,
+        "verdicts": AuditVerdict.choices,
+        "params": request.GET,
+        "error": error,
+    }
+    return render(request, "tenancy/audit_log.html", context, status=400 if error else 200)
 
 
 def _without_credentials(url: str) -> str | None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from celery._state import _set_task_join_will_block
+from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.db import connections
 from django.utils import timezone
@@ -68,6 +69,13 @@ def eager_celery_unless_integration(request):
     # queue's race tests) can restore each other's "inside a task" and leave it set, and a
     # later integration test's result.get() would then refuse to wait.
     _set_task_join_will_block(False)
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Every test starts with an empty cache: no login failures counted by an earlier one
+    (with a broker the cache is Redis, database 2 of the throwaway server: its own)."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

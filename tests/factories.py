@@ -38,9 +38,13 @@ from prelabels.models import ModelVersion
 from qa.models import AgreementReport, Audit, ReviewReason, ReviewTask, TruthModel
 from qa.stats.aql import aql_plan
 from tenancy.models import (
+    AuditEvent,
+    AuditEventKind,
+    AuditVerdict,
     Membership,
     Organization,
     OrganizationKind,
+    OrganizationQuota,
     Project,
     ProjectAssignment,
     ProjectUserObjectPermission,
@@ -154,6 +158,32 @@ class ProjectUserObjectPermissionFactory(PlatformFactory):
             content_type__app_label="tenancy", codename="annotate_project"
         )
     )
+
+
+class OrganizationQuotaFactory(PlatformFactory):
+    """A client's own quotas; a field left None takes the installation's default."""
+
+    class Meta:
+        model = OrganizationQuota
+
+    organization = factory.SubFactory(OrganizationFactory)
+
+
+class AuditEventFactory(PlatformFactory):
+    """A security event as audit_record() writes it (tests/tenancy/test_audit.py makes them
+    through the platform; this one is for reads)."""
+
+    class Meta:
+        model = AuditEvent
+
+    event = AuditEventKind.LOGIN_FAILED
+    verdict = AuditVerdict.FAILED
+    actor_name = factory.Sequence(lambda n: f"someone{n}")
+    address = "192.0.2.1"
+    method = "POST"
+    route = "api-auth-token"
+    path = "/api/v1/auth/token/"
+    target_type = "account"
 
 
 # ---- labeling -----------------------------------------------------------------------------

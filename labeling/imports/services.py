@@ -29,6 +29,7 @@ from billing.services import usage_add
 from core.enqueue import enqueue
 from core.jobs import JobStatus
 from tenancy.models import Project, TaskType
+from tenancy.quotas import quota_check, quota_claimed
 
 from ..models import Dataset, ImportFormat, ImportJob, Item, ItemStatus, OnError
 from ..signals import items_completed
@@ -87,7 +88,8 @@ def import_job_create(
     file_format: str | None = None,
 ) -> ImportJob:
     """Store the upload and queue its import. The dataset is named after the file unless given;
-    uploading into the same dataset again adds only rows whose id it does not hold yet."""
+    uploading into the same dataset again adds only rows whose id it does not hold yet. Over
+    the organization's import quota: LimitExceeded (tenancy.quotas), nothing stored or queued."""
     name = PurePath(upload.name or "upload").name
     detected, compressed = import_format_for(name)
     fmt = file_format or detected
@@ -115,11 +117,17 @@ def import_job_create(
         created_by=created_by,
         dataset_name=dataset_name,
     )
+    quota = {"kind": "imports", "project": project, "jobs": ImportJob.objects, "user": created_by}
+    quota_check(**quota)  # before the upload is copied into storage
     stored = f"{project.organization_id}/{uuid.uuid4().hex}-{get_valid_filename(name)[:120]}"
     job.file.save(stored, upload, save=False)
-    with transaction.atomic():
-        job.save()
-        enqueue("labeling.import_run", job.pk, project.organization_id)
+    try:
+        with quota_claimed(**quota) as claim:
+            job.save()
+            enqueue("labeling.import_run", job.pk, project.organization_id, priority=claim.priority)
+    except Exception:
+        job.file.storage.delete(job.file.name)
+        raise
     logger.info(
         "import_queued",
         extra={"job_id": job.pk, "project_id": project.pk, "size": upload.size, "format": fmt},

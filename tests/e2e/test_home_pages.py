@@ -107,6 +107,21 @@ def test_wrong_password_shows_the_error_and_stays_on_the_login_page(e2e_world, p
     expect(page).to_have_url(at("/accounts/login/?next=/"))
 
 
+def test_a_lockout_is_shown_on_the_login_page_and_refuses_the_right_password(
+    e2e_world, page, log_in
+):
+    username = e2e_world.users["client_admin"].username
+    for n in range(5):
+        log_in(username, f"not-the-password-{n}")
+
+    log_in(username)  # the right password, during the lockout
+
+    expect(page).to_have_url(at("/accounts/login/"))
+    expect(page.get_by_test_id("lockout")).to_contain_text("even with the right password")
+    expect(page.get_by_label("Username")).to_have_value(username)
+    expect(page.get_by_test_id("who")).to_have_count(0)
+
+
 def test_log_out_returns_to_the_login_page(e2e_world, page, log_in):
     log_in(e2e_world.users["client_viewer"].username)
     expect(page.get_by_test_id("who")).to_have_text("alpha.viewer")

@@ -46,6 +46,7 @@ CLIENT_SIDE_ONLY = {OP: 200, ADMIN: 200, VIEWER: 200, QA: 403, ANN: 403}
 DATA_READERS = {OP: 200, ADMIN: 200, VIEWER: 200, QA: 200, ANN: 403}
 ANNOTATORS_ONLY = {OP: 403, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 200}
 REVIEWERS = {OP: 200, ADMIN: 403, VIEWER: 403, QA: 200, ANN: 403}
+OPERATORS_ONLY = {OP: 200, ADMIN: 404, VIEWER: 404, QA: 404, ANN: 404}
 
 
 @dataclass
@@ -104,8 +105,11 @@ SPECS: dict[str, Spec] = {
     "home": Spec({"get": everyone(200)}, lists_tenant_data=True),
     "project-detail": Spec({"get": everyone(200)}, shows=_project_name),
     "system-status": Spec({"get": {OP: 200, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 403}}),
+    # the security audit log: operators only; anyone else is told it does not exist
+    "audit-log": Spec({"get": OPERATORS_ONLY}, shows=lambda w, r: 'data-testid="audit-table"'),
     # API
     "api-me": Spec({"get": everyone(200)}),
+    "api-audit-events": Spec({"get": OPERATORS_ONLY}, shows=lambda w, r: '"results"'),
     "api-organization-list": Spec(
         {"get": everyone(200), "post": {OP: 201, ADMIN: 403, VIEWER: 403, QA: 403, ANN: 403}},
         payloads={"post": lambda w, r: {"name": f"Org {uuid.uuid4().hex[:8]}", "kind": "client"}},
