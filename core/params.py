@@ -11,7 +11,6 @@ import datetime
 import re
 
 from django.core.exceptions import ValidationError
-from django.http import Http404
 
 # PostgreSQL's bigint: every id column.
 ID_MAX = 2**63 - 1
@@ -83,15 +82,6 @@ def parse_month(value: str) -> datetime.date:
     if not DATE_MIN <= first <= DATE_MAX:
         raise Invalid(MONTH_RANGE_MESSAGE)
     return first
-
-
-def url_id(value: str | int) -> int:
-    """An object's id from the URL: one that cannot exist is not found (404), like one that
-    does not."""
-    try:
-        return parse_id(value)
-    except Invalid:
-        raise Http404("No such object.") from None
 
 
 class Params:
