@@ -183,12 +183,14 @@ def test_hostile_query_parameters(world, api, client, name):
     for role in ROLES:
         http = client_for(api, client, world, name, role)
         kwargs = {**world.own_kwargs(role), "month": "2026-01"}
+        before = _state() if reads else None
         response = http.get(f"{_path(name, kwargs)}?{query}")
         expected = SPECS[name].methods["get"][role]
         if expected != 200 or not reads:
             assert response.status_code == expected, (name, role, _text(response)[:300])
             continue
         assert response.status_code == 400, (name, role, _text(response)[:300])
+        assert _state() == before, (name, role)
         if ROUTES[name].is_api:
             assert set(response.json()) == set(reads), (name, role)
         else:
