@@ -15,8 +15,8 @@ from rest_framework.renderers import JSONRenderer
 
 from . import params
 
-# Deeper than any body the API takes (a span label is three levels), far below what
-# exhausts a parser's stack.
+# Deeper than any body the API takes (a multilabel submission is two levels; a polygon's, with
+# its points, would be five), far below what exhausts a parser's stack.
 MAX_JSON_DEPTH = 32
 DEPTH_MESSAGE = f"JSON nested deeper than {MAX_JSON_DEPTH} levels."
 UNKNOWN_FIELD = "Unknown field."
