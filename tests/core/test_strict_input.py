@@ -16,6 +16,7 @@ from exports.models import Export
 from labeling.models import Annotation, ImportJob, Item, Lease
 from tenancy.models import Project, Role
 
+from ..conftest import IMPORT_DATABASES
 from ..factories import PASSWORD
 
 ID = params.ID_MESSAGE
@@ -287,6 +288,7 @@ def test_a_json_body_over_the_size_limit(world, api, settings):
     assert Export.objects.count() == before
 
 
+@pytest.mark.django_db(databases=IMPORT_DATABASES)
 def test_the_multipart_upload_is_not_held_to_the_json_depth(
     world, api, django_capture_on_commit_callbacks
 ):
@@ -346,6 +348,7 @@ def test_an_unknown_field_in_a_multipart_upload(world, api):
     assert ImportJob.objects.count() == before
 
 
+@pytest.mark.django_db(databases=IMPORT_DATABASES)
 def test_the_pages_csrf_field_is_not_unknown(world, client, django_capture_on_commit_callbacks):
     """The imports page sends its form (the CSRF token among its fields) with a session."""
     client.force_login(world.users[Role.CLIENT_ADMIN])
