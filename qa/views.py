@@ -16,7 +16,6 @@ from tenancy.selectors import access_project
 
 from . import reports, selectors, services
 from .apis import TABLES, report_filters
-from .data import Filters
 from .models import ReviewDecision, ReviewReason, ReviewStatus
 
 
@@ -62,9 +61,9 @@ class ProjectQualityView(LoginRequiredMixin, View):
             raise PermissionDenied
         params = Params(request.GET)
         filters = report_filters(params)
-        if params.errors:  # the whole report, with the errors above it
-            filters = Filters()
-        report, state = reports.report_get(project=project, filters=filters)
+        report, state = None, {}
+        if not params.errors:  # a bad filter computes nothing: the form shows what is wrong
+            report, state = reports.report_get(project=project, filters=filters)
         query = request.GET.urlencode()
         context = {
             "project": project,
