@@ -71,9 +71,13 @@ class JSONParser(BaseParser):
         return data
 
 
+# Comments, not docstrings, on these three: the API schema describes each input serializer by
+# the first docstring of its classes, and these would be every one's.
+
+
+# The mixin of every input serializer: each key of the body that is not one of its writable
+# fields is an error of its own, `{"colour": ["Unknown field."]}`, with the fields' errors.
 class StrictInput:
-    """Mixin of every input serializer: each key of the body that is not one of its writable
-    fields is an error of its own, `{"colour": ["Unknown field."]}`, with the fields' errors."""
 
     def to_internal_value(self, data):
         unknown = {}
@@ -95,12 +99,14 @@ class StrictInput:
         return value
 
 
+# The base of the serializers that read a request body.
 class InputSerializer(StrictInput, serializers.Serializer):
-    """Base of the serializers that read a request body."""
+    pass
 
 
+# The body of a POST that takes none: any field sent is unknown.
 class NoInput(InputSerializer):
-    """The body of a POST that takes none: any field sent is unknown."""
+    pass
 
 
 def no_body(request) -> None:
