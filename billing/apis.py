@@ -9,6 +9,7 @@ from rest_framework import serializers, status
 from rest_framework.response import Response
 
 from core.api import Allow
+from core.inputs import DateField, InputSerializer, IntegerField
 from core.roles import ANY, CLIENT_SIDE, OPERATORS
 from tenancy.apis import ProjectApi, TenantApi
 from tenancy.models import Role
@@ -150,12 +151,12 @@ class RateCardOutput(serializers.ModelSerializer):
         ]
 
 
-class RateCardInput(serializers.Serializer):
+class RateCardInput(InputSerializer):
     currency = serializers.RegexField(
         r"^[A-Z]{3}$", error_messages={"invalid": "An ISO 4217 code such as USD or EUR."}
     )
-    effective_from = serializers.DateField()
-    effective_to = serializers.DateField(required=False, allow_null=True, default=None)
+    effective_from = DateField()
+    effective_to = DateField(required=False, allow_null=True, default=None)
     per_completed_item = serializers.DecimalField(**PRICE)
     per_annotation = serializers.DecimalField(**PRICE)
     per_review = serializers.DecimalField(**PRICE)
@@ -188,8 +189,8 @@ class OrganizationRateCardListCreateApi(BilledOrganizationApi):
 # --- turnaround target ----------------------------------------------------------------------
 
 
-class SlaInput(serializers.Serializer):
-    target_hours = serializers.IntegerField(min_value=1, max_value=24 * 365, allow_null=True)
+class SlaInput(InputSerializer):
+    target_hours = IntegerField(min_value=1, max_value=24 * 365, allow_null=True)
 
 
 class SlaOutput(serializers.Serializer):

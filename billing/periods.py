@@ -4,12 +4,12 @@ parameters, and calendar months."""
 from __future__ import annotations
 
 import datetime
-import re
 from dataclasses import dataclass
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from core.params import DATE_MIN, Invalid, Params, parse_month
 from tenancy.models import Organization, Project
 
 # The longest range one usage or throughput request may ask for.
@@ -32,52 +32,34 @@ class UsageRange:
 
 def usage_range_parse(*, organization: Organization, params) -> UsageRange:
     """`from`, `to` (YYYY-MM-DD, both included; by default the last 30 days to today) and
-    `project` (an id of the organization's) from query parameters; ValidationError naming the
-    field otherwise."""
-    errors: dict[str, list[str]] = {}
-    end = _date_param(params, "to", errors) or timezone.localdate()
-    start = _date_param(params, "from", errors) or end - datetime.timedelta(
-        days=DEFAULT_RANGE_DAYS - 1
-    )
-    if not errors:
+    `project` (an id of the organization's) from query parameters; ValidationError naming
+    every bad one otherwise."""
+    reader = Params(params)
+    end = reader.date("to")
+    start = reader.date("from")
+    project_id = reader.id("project")
+    if not reader.errors:
+        end = end or timezone.localdate()
+        start = start or max(end - datetime.timedelta(days=DEFAULT_RANGE_DAYS - 1), DATE_MIN)
         if start > end:
-            errors["to"] = ["The range ends before it starts."]
+            reader.error("to", "The range ends before it starts.")
         elif (end - start).days + 1 > MAX_RANGE_DAYS:
-            errors["to"] = [f"At most {MAX_RANGE_DAYS} days at a time."]
+            reader.error("to", f"At most {MAX_RANGE_DAYS} days at a time.")
     project = None
-    raw = params.get("project") or ""
-    if raw:
-        project = (
-            Project.objects.filter(organization=organization, pk=int(raw)).first()
-            if raw.isdigit()
-            else None
-        )
-        if project is None:
-            errors["project"] = ["No such project in this organization."]
-    if errors:
-        raise ValidationError(errors)
+    if project_id is not None:
+        project = Project.objects.filter(organization=organization, pk=project_id).first()
+    if reader.raw("project") and project is None:
+        reader.errors["project"] = ["No such project in this organization."]
+    reader.check()
     return UsageRange(start, end, project)
-
-
-def _date_param(params, name: str, errors: dict) -> datetime.date | None:
-    raw = params.get(name) or ""
-    if not raw:
-        return None
-    try:
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
-            raise ValueError(raw)
-        return datetime.date.fromisoformat(raw)
-    except ValueError:
-        errors[name] = ["Give a date as YYYY-MM-DD."]
-        return None
 
 
 def month_parse(month: str) -> tuple[datetime.date, datetime.date]:
     """The first and last day of a YYYY-MM month; ValidationError naming `month` otherwise."""
-    match = re.fullmatch(r"(\d{4})-(\d{2})", month or "")
-    if not match or not 1 <= int(match[2]) <= 12 or int(match[1]) < 1:
-        raise ValidationError({"month": ["Give a month as YYYY-MM."]})
-    first = datetime.date(int(match[1]), int(match[2]), 1)
+    try:
+        first = parse_month(month)
+    except Invalid as exc:
+        raise ValidationError({"month": [str(exc)]}) from exc
     return first, month_end(first)
 
 

@@ -3,8 +3,6 @@ follow one, download its file and its QA certificate."""
 
 from __future__ import annotations
 
-import datetime
-
 import orjson
 from django.core.exceptions import ValidationError
 from django.http import FileResponse, HttpResponse
@@ -14,6 +12,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from core.api import Allow
+from core.inputs import DateField, IdField, InputSerializer
 from core.jobs import JobStatus
 from core.roles import CLIENT_MANAGERS, CLIENT_SIDE
 from labeling.apis import ConflictError
@@ -73,30 +72,28 @@ class ExportOutput(serializers.ModelSerializer):
         return self._url(export, "api-export-certificate")
 
 
-class ExportInput(serializers.Serializer):
+class ExportInput(InputSerializer):
     format = serializers.ChoiceField(choices=ExportFormat.choices)
     status = serializers.ListField(
         child=serializers.ChoiceField(choices=ItemStatus.choices), required=False
     )
-    dataset = serializers.IntegerField(required=False)
+    dataset = IdField(required=False)
     min_confidence = serializers.FloatField(min_value=0.0, max_value=1.0, required=False)
     include_annotations = serializers.BooleanField(default=True)
     incremental = serializers.BooleanField(default=False)
 
+    def get_fields(self):
+        fields = super().get_fields()
+        # `from` and `to` are Python keywords: declared here, not as attributes.
+        fields["from"] = DateField(required=False, allow_null=True)
+        fields["to"] = DateField(required=False, allow_null=True)
+        return fields
+
     def to_internal_value(self, data):
-        # `status` may be one status or a list; `from`/`to` are Python keywords.
-        data = data.copy() if hasattr(data, "copy") else dict(data)
-        if isinstance(data.get("status"), str):
-            data["status"] = [data["status"]]
-        value = super().to_internal_value(data)
-        for name in ("from", "to"):
-            text = data.get(name)
-            if text:
-                try:
-                    value[name] = datetime.date.fromisoformat(str(text))
-                except ValueError as exc:
-                    raise exceptions.ValidationError({name: ["Use a date as YYYY-MM-DD."]}) from exc
-        return value
+        # `status` may be one status or a list (a form's repeated field is a list already).
+        if type(data) is dict and isinstance(data.get("status"), str):
+            data = {**data, "status": [data["status"]]}
+        return super().to_internal_value(data)
 
 
 class ProjectExportListCreateApi(ProjectApi):

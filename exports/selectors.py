@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from core.params import parse_id
 from core.roles import CLIENT_MANAGERS, CLIENT_SIDE
 from tenancy.models import Project
 from tenancy.selectors import project_list_for, user_role
@@ -32,7 +33,7 @@ def access_export(*, user, export_id) -> Export:
         raise Http404("No export matches the given query.")
     try:
         return Export.objects.select_related("project__organization").get(
-            pk=int(export_id), project__in=project_list_for(user=user)
+            pk=parse_id(export_id), project__in=project_list_for(user=user)
         )
     except (ValueError, TypeError, Export.DoesNotExist) as exc:
         raise Http404("No export matches the given query.") from exc

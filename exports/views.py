@@ -13,6 +13,7 @@ from django.urls import reverse
 from django.views import View
 
 from core.limits import LimitExceeded
+from core.params import Params
 from labeling.models import Dataset, ItemStatus
 from tenancy.selectors import access_project
 
@@ -49,20 +50,30 @@ class ProjectExportsView(LoginRequiredMixin, View):
         if not selectors.user_may_export(user=request.user):
             raise PermissionDenied
         form = request.POST
+        params = Params(form)
+        dataset = params.id("dataset")
         try:
             min_confidence = float(form["min_confidence"]) if form.get("min_confidence") else None
+        except ValueError:
+            min_confidence = None
+            params.error("min_confidence", "A number from 0 to 1.")
+        try:
+            params.check()
             export = services.export_create(
                 project=project,
                 user=request.user,
                 format=form.get("format", ""),
                 statuses=form.getlist("status") or None,
-                dataset=int(form["dataset"]) if form.get("dataset") else None,
+                dataset=dataset,
                 min_confidence=min_confidence,
                 include_annotations=form.get("include_annotations") == "on",
                 incremental=form.get("incremental") == "on",
             )
             messages.success(request, f"Export {export.pk} started.")
-        except (ValidationError, ValueError, LimitExceeded) as exc:
-            text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
+        except (ValidationError, LimitExceeded) as exc:
+            if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+                text = "; ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+            else:
+                text = " ".join(exc.messages) if isinstance(exc, ValidationError) else str(exc)
             messages.error(request, f"The export was not started: {text}")
         return redirect(reverse("project-exports", args=[project.pk]))

@@ -19,6 +19,8 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.response import Response
 
 from core.api import Allow
+from core.inputs import InputSerializer, IntegerField, no_body
+from core.params import Params, parse_id
 from core.roles import CLIENT_MANAGERS, CLIENT_SIDE, LABELERS, PROJECT_READERS
 from tenancy.apis import ProjectApi, TenantApi
 from tenancy.selectors import user_may_annotate, user_may_change_project
@@ -28,7 +30,6 @@ from .imports.services import import_job_create
 from .models import ImportFormat, ImportJob, ItemStatus, OnError
 
 logger = logging.getLogger(__name__)
-
 
 
 _IMPORTS_READ = Allow(CLIENT_SIDE, "Imports are the client's and operators'.")
@@ -78,7 +79,7 @@ class ImportJobOutput(serializers.ModelSerializer):
         return round(min(1.0, job.bytes_read / job.size_bytes), 4) if job.size_bytes else 0.0
 
 
-class ImportCreateInput(serializers.Serializer):
+class ImportCreateInput(InputSerializer):
     file = serializers.FileField()
     dataset = serializers.CharField(required=False, max_length=200)
     on_error = serializers.ChoiceField(choices=OnError.choices, default=OnError.FAIL)
@@ -194,17 +195,19 @@ def _encode_cursor(item_id: int) -> str:
     return base64.urlsafe_b64encode(f"after:{item_id}".encode()).decode().rstrip("=")
 
 
-def _decode_cursor(cursor: str) -> int:
+def _decode_cursor(params: Params) -> int | None:
+    cursor = params.raw("cursor")
+    if cursor is None:
+        return None
     try:
         text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
         prefix, _, value = text.partition(":")
         if prefix != "after":
             raise ValueError(text)
-        return int(value)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise exceptions.ValidationError(
-            {"cursor": ["This cursor is not one this API gave."]}
-        ) from exc
+        return parse_id(value)
+    except (ValueError, binascii.Error, UnicodeDecodeError):  # Invalid is a ValueError
+        params.error("cursor", "This cursor is not one this API gave.")
+        return None
 
 
 class ProjectItemListApi(ProjectApi):
@@ -223,31 +226,23 @@ class ProjectItemListApi(ProjectApi):
         ),
     )
     def get(self, request, project_id):
-        params = request.query_params
-        item_status = params.get("status") or None
-        if item_status and item_status not in ItemStatus.values:
-            raise exceptions.ValidationError(
-                {"status": [f"Choose one of: {', '.join(ItemStatus.values)}."]}
-            )
-        dataset = params.get("dataset") or None
-        if dataset and not dataset.isdigit():
-            raise exceptions.ValidationError({"dataset": ["Give a dataset id."]})
-        limit = params.get("limit", str(PAGE_DEFAULT))
-        if not limit.isdigit() or not 1 <= int(limit) <= PAGE_MAX:
-            raise exceptions.ValidationError({"limit": [f"A number from 1 to {PAGE_MAX}."]})
-        limit = int(limit)
-        after = _decode_cursor(params["cursor"]) if params.get("cursor") else None
+        params = Params(request.query_params)
+        item_status = params.choice("status", ItemStatus.values)
+        dataset = params.id("dataset")
+        limit = params.integer("limit", minimum=1, maximum=PAGE_MAX, default=PAGE_DEFAULT)
+        after = _decode_cursor(params)
+        params.check()
         items = selectors.item_page(
             project=self.project,
             status=item_status,
-            dataset_id=int(dataset) if dataset else None,
+            dataset_id=dataset,
             after_id=after,
             limit=limit + 1,
         )
         next_url = None
         if len(items) > limit:
             items = items[:limit]
-            query = params.copy()
+            query = request.query_params.copy()
             query["cursor"] = _encode_cursor(items[-1].pk)
             next_url = request.build_absolute_uri(f"{request.path}?{query.urlencode()}")
         return Response({"results": ItemOutput(items, many=True).data, "next": next_url})
@@ -318,6 +313,7 @@ class ProjectNextApi(ProjectApi):
     @extend_schema(request=None, responses={200: TaskOutput, 204: None})
     def post(self, request, project_id):
         _require_annotator(self, request.user, self.project)
+        no_body(request)
         lease = queue.lease_next(project=self.project, user=request.user)
         if lease is None:
             return Response(status=status.HTTP_204_NO_CONTENT)
@@ -325,9 +321,9 @@ class ProjectNextApi(ProjectApi):
         return Response(task_payload(lease))
 
 
-class AnnotationInput(serializers.Serializer):
+class AnnotationInput(InputSerializer):
     label = serializers.JSONField()
-    duration_ms = serializers.IntegerField(min_value=0, max_value=86_400_000, required=False)
+    duration_ms = IntegerField(min_value=0, max_value=86_400_000, required=False)
     next = serializers.BooleanField(
         required=False, default=False, help_text="Answer with the caller's next task as well."
     )
@@ -395,6 +391,7 @@ class ItemSkipApi(ItemApi):
     @extend_schema(request=None, responses={204: None})
     def post(self, request, item_id):
         _require_annotator(self, request.user, self.item.project)
+        no_body(request)
         queue.item_skip(item=self.item, user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
@@ -409,6 +406,7 @@ class AnnotationUndoApi(TenantApi):
 
     @extend_schema(request=None, responses={200: TaskOutput})
     def post(self, request, annotation_id):
+        no_body(request)
         try:
             lease = queue.annotation_undo(annotation=self.annotation, user=request.user)
         except queue.Conflict as exc:

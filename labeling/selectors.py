@@ -8,6 +8,7 @@ from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
 from core.iterators import keyset_batches
+from core.params import parse_id
 from tenancy.models import Project
 from tenancy.selectors import project_list_for, project_read
 from tenancy.sqlrows import Columns
@@ -46,7 +47,7 @@ def access_import_job(*, user, job_id) -> ImportJob:
     """An import job through the caller's project scope: 404 for missing and not-yours alike."""
     try:
         return ImportJob.objects.select_related("project__organization", "dataset").get(
-            pk=int(job_id), project__in=project_list_for(user=user)
+            pk=parse_id(job_id), project__in=project_list_for(user=user)
         )
     except (ValueError, TypeError, ImportJob.DoesNotExist) as exc:
         raise Http404("No import job matches the given query.") from exc
@@ -84,7 +85,7 @@ def access_item(*, user, item_id) -> Item:
     Every submission asks it: one hand-written statement (tenancy.sqlrows)."""
     read = project_read(user=user)
     try:
-        item_id = int(item_id)
+        item_id = parse_id(item_id)
     except (ValueError, TypeError) as exc:
         raise Http404("No item matches the given query.") from exc
     with connection.cursor() as cursor:
@@ -114,7 +115,7 @@ def access_own_annotation(*, user, annotation_id) -> Annotation:
     """One of the caller's own annotations, in a project the caller still sees."""
     try:
         return Annotation.objects.select_related("item").get(
-            pk=int(annotation_id),
+            pk=parse_id(annotation_id),
             annotator__user=user,
             project__in=project_list_for(user=user),
         )

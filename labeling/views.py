@@ -8,6 +8,7 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 
+from core.params import Params
 from core.roles import CLIENT_SIDE, PROJECT_READERS
 from tenancy.selectors import (
     access_project,
@@ -62,23 +63,18 @@ def project_items(request, project_id: int):
     project = access_project(user=request.user, project_id=project_id)
     if user_role(request.user) not in PROJECT_READERS:
         raise PermissionDenied
-    status = request.GET.get("status") or None
-    if status not in ItemStatus.values:
-        status = None
-    after = request.GET.get("after")
-    after = int(after) if after and after.isdigit() else None
+    params = Params(request.GET)
+    status = params.choice("status", ItemStatus.values)
+    after = params.id("after")
+    context = {"project": project, "statuses": ItemStatus.choices, "errors": params.errors}
+    if params.errors:
+        return render(request, "labeling/item_list.html", context, status=400)
     items = selectors.item_page(
         project=project, status=status, dataset_id=None, after_id=after, limit=ITEMS_PAGE + 1
     )
     more = len(items) > ITEMS_PAGE
     items = items[:ITEMS_PAGE]
-    context = {
-        "project": project,
-        "items": items,
-        "status": status,
-        "statuses": ItemStatus.choices,
-        "next_after": items[-1].pk if more else None,
-    }
+    context.update(items=items, status=status, next_after=items[-1].pk if more else None)
     return render(request, "labeling/item_list.html", context)
 
 

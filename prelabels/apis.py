@@ -8,6 +8,7 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.response import Response
 
 from core.api import Allow
+from core.inputs import no_body
 from core.roles import CLIENT_MANAGERS, PROJECT_READERS
 from tenancy.apis import ProjectApi
 from tenancy.selectors import user_may_change_project
@@ -72,6 +73,7 @@ class ProjectModelTrainApi(ProjectApi):
     @extend_schema(request=None, responses={202: ModelTrainOutput})
     def post(self, request, project_id):
         _require_changer(self, request)
+        no_body(request)
         try:
             version = services.model_train(project=self.project, user=request.user)
         except services.ModelTrainError as error:
@@ -91,6 +93,7 @@ class ProjectModelPredictApi(ProjectApi):
     )
     def post(self, request, project_id):
         _require_changer(self, request)
+        no_body(request)
         try:
             services.model_predict_queue(project=self.project)
         except services.ModelTrainError as error:

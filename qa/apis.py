@@ -15,6 +15,8 @@ from rest_framework.response import Response
 
 from core.api import Allow
 from core.formulas import row_guard
+from core.inputs import InputSerializer, no_body
+from core.params import Params
 from core.roles import PROJECT_READERS, REVIEWERS
 from labeling.apis import ConflictError, ItemDetailOutput
 from tenancy.apis import ProjectApi, TenantApi
@@ -31,35 +33,17 @@ from .models import (
 from .tasks import truth_model_refit
 
 
-def _date_param(params, name: str) -> datetime.date | None:
-    value = params.get(name)
-    if not value:
-        return None
-    try:
-        return datetime.date.fromisoformat(value)
-    except ValueError as exc:
-        raise exceptions.ValidationError({name: ["Use a date as YYYY-MM-DD."]}) from exc
-
-
-def _int_param(params, name: str, what: str) -> int | None:
-    value = params.get(name)
-    if not value:
-        return None
-    if not value.isdigit():
-        raise exceptions.ValidationError({name: [f"Give {what} id."]})
-    return int(value)
-
-
-def report_filters(params) -> Filters:
-    """The report's filters from a query string; 400 naming the parameter when one is bad."""
+def report_filters(params: Params) -> Filters:
+    """The report's filters from query parameters; a bad one is noted on `params` (its
+    `check()` raises them, naming each)."""
     filters = Filters(
-        date_from=_date_param(params, "from"),
-        date_to=_date_param(params, "to"),
-        dataset=_int_param(params, "dataset", "a dataset"),
-        annotator=_int_param(params, "annotator", "an annotator"),
+        date_from=params.date("from"),
+        date_to=params.date("to"),
+        dataset=params.id("dataset"),
+        annotator=params.id("annotator"),
     )
     if filters.date_from and filters.date_to and filters.date_from > filters.date_to:
-        raise exceptions.ValidationError({"to": ["Must not be before `from`."]})
+        params.error("to", "Must not be before `from`.")
     return filters
 
 
@@ -106,9 +90,10 @@ class ProjectAgreementApi(ProjectApi):
         },
     )
     def get(self, request, project_id):
-        report, state = reports.report_get(
-            project=self.project, filters=report_filters(request.query_params)
-        )
+        params = Params(request.query_params)
+        filters = report_filters(params)
+        params.check()
+        report, state = reports.report_get(project=self.project, filters=filters)
         if report is None:
             return Response(
                 {"status": "computing", **state},
@@ -120,6 +105,8 @@ class ProjectAgreementApi(ProjectApi):
 
 # Tables of the report that download as CSV or JSON.
 TABLES = ("per_annotator", "per_label", "confusion", "over_time")
+
+
 def table_rows(report: dict, table: str) -> list[dict]:
     if table == "confusion":
         confusion = report.get("confusion")
@@ -148,15 +135,12 @@ class ProjectAgreementDownloadApi(ProjectApi):
         responses={(200, "text/csv"): bytes, (200, "application/json"): bytes},
     )
     def get(self, request, project_id):
-        table = request.query_params.get("table", "per_annotator")
-        if table not in TABLES:
-            raise exceptions.ValidationError({"table": [f"Choose one of: {', '.join(TABLES)}."]})
-        fmt = request.query_params.get("format", "csv")
-        if fmt not in ("csv", "json"):
-            raise exceptions.ValidationError({"format": ["Choose csv or json."]})
-        report, _ = reports.report_get(
-            project=self.project, filters=report_filters(request.query_params)
-        )
+        params = Params(request.query_params)
+        table = params.choice("table", TABLES, default="per_annotator")
+        fmt = params.choice("format", ("csv", "json"), default="csv")
+        filters = report_filters(params)
+        params.check()
+        report, _ = reports.report_get(project=self.project, filters=filters)
         if report is None:
             raise ConflictError("The report is being computed; try again in a few seconds.")
         rows = table_rows(report, table)
@@ -210,7 +194,7 @@ class ReviewDetailOutput(ReviewOutput):
         return ItemDetailOutput(self.context["item"]).data
 
 
-class ReviewDecisionInput(serializers.Serializer):
+class ReviewDecisionInput(InputSerializer):
     decision = serializers.ChoiceField(choices=ReviewDecision.choices)
     label = serializers.JSONField(required=False)
 
@@ -236,22 +220,16 @@ class ProjectReviewListApi(ProjectApi):
         ),
     )
     def get(self, request, project_id):
-        params = request.query_params
-        review_status = params.get("status") or None
-        if review_status and review_status not in ReviewStatus.values:
-            raise exceptions.ValidationError(
-                {"status": [f"Choose one of: {', '.join(ReviewStatus.values)}."]}
-            )
-        reason = params.get("reason") or None
-        if reason and reason not in ReviewReason.values:
-            raise exceptions.ValidationError(
-                {"reason": [f"Choose one of: {', '.join(ReviewReason.values)}."]}
-            )
+        params = Params(request.query_params)
+        review_status = params.choice("status", ReviewStatus.values)
+        reason = params.choice("reason", ReviewReason.values)
+        audit_id = params.id("audit")
+        params.check()
         reviews = selectors.review_list(
             project=self.project,
             status=review_status,
             reason=reason,
-            audit_id=_int_param(params, "audit", "an audit"),
+            audit_id=audit_id,
         )[:REVIEW_PAGE]
         return Response(
             {
@@ -335,6 +313,7 @@ class ProjectAuditListCreateApi(ProjectApi):
     def post(self, request, project_id):
         if not selectors.user_may_review(user=request.user, project=self.project):
             self.deny("Only the project's QA leads and operators start audits.")
+        no_body(request)
         audit = services.audit_create(project=self.project, user=request.user)
         return Response(AuditOutput(audit).data, status=status.HTTP_201_CREATED)
 
@@ -351,9 +330,7 @@ class AuditDetailApi(TenantApi):
 
 
 class ProjectConsensusRefitApi(ProjectApi):
-    roles = {
-        "POST": Allow(REVIEWERS, "Only the project's QA leads and operators refit consensus.")
-    }
+    roles = {"POST": Allow(REVIEWERS, "Only the project's QA leads and operators refit consensus.")}
 
     @extend_schema(
         request=None,
@@ -363,6 +340,7 @@ class ProjectConsensusRefitApi(ProjectApi):
         """Refit Dawid-Skene over the whole project and rewrite the consensus labels."""
         if not selectors.user_may_review(user=request.user, project=self.project):
             self.deny("Only the project's QA leads and operators refit consensus.")
+        no_body(request)
         if self.project.consensus != "dawid_skene":
             raise exceptions.ValidationError(
                 {"consensus": ["This project uses majority vote: there is nothing to fit."]}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.db.models import QuerySet
 from django.http import Http404
 
+from core.params import parse_id
 from core.roles import PROJECT_READERS, REVIEWERS
 from labeling.models import Item
 from tenancy.models import Project
@@ -54,7 +55,7 @@ def access_review(*, user, review_id) -> ReviewTask:
     """A review task through the caller's project scope: 404 for missing and not-yours."""
     try:
         return ReviewTask.objects.select_related("project__organization", "audit").get(
-            pk=int(review_id), project__in=project_list_for(user=user)
+            pk=parse_id(review_id), project__in=project_list_for(user=user)
         )
     except (ValueError, TypeError, ReviewTask.DoesNotExist) as exc:
         raise Http404("No review matches the given query.") from exc
@@ -67,7 +68,7 @@ def audit_list(*, project: Project) -> QuerySet[Audit]:
 def access_audit(*, user, audit_id) -> Audit:
     try:
         return Audit.objects.select_related("project__organization").get(
-            pk=int(audit_id), project__in=project_list_for(user=user)
+            pk=parse_id(audit_id), project__in=project_list_for(user=user)
         )
     except (ValueError, TypeError, Audit.DoesNotExist) as exc:
         raise Http404("No audit matches the given query.") from exc

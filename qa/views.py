@@ -9,8 +9,8 @@ from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views import View
-from rest_framework.exceptions import ValidationError as ApiValidationError
 
+from core.params import Params
 from labeling.models import Dataset
 from tenancy.selectors import access_project
 
@@ -59,20 +59,19 @@ class ProjectQualityView(LoginRequiredMixin, View):
         project = access_project(user=request.user, project_id=project_id)
         if not selectors.user_may_read_reports(user=request.user):
             raise PermissionDenied
-        error = None
-        try:
-            filters = report_filters(request.GET)
-        except ApiValidationError as exc:
-            error = "; ".join(f"{k}: {' '.join(map(str, v))}" for k, v in exc.detail.items())
-            filters = report_filters({})
-        report, state = reports.report_get(project=project, filters=filters)
+        params = Params(request.GET)
+        filters = report_filters(params)
+        report, state = None, {}
+        if not params.errors:  # a bad filter computes nothing: the form shows what is wrong
+            report, state = reports.report_get(project=project, filters=filters)
         query = request.GET.urlencode()
         context = {
             "project": project,
             "report": report,
             "state": state,
             "filters": filters,
-            "error": error,
+            "values": request.GET,
+            "errors": params.errors,
             "heatmap": _heatmap(report.get("confusion")) if report else [],
             "timeline": _timeline(report.get("over_time") or []) if report else None,
             "datasets": Dataset.objects.filter(
@@ -91,7 +90,9 @@ class ProjectQualityView(LoginRequiredMixin, View):
             "may_review": selectors.user_may_read_reviews(user=request.user),
             "open_reviews": sum(selectors.review_counts(project=project).values()),
         }
-        return render(request, "qa/project_quality.html", context)
+        return render(
+            request, "qa/project_quality.html", context, status=400 if params.errors else 200
+        )
 
 
 class ProjectReviewsView(LoginRequiredMixin, View):
@@ -105,12 +106,11 @@ class ProjectReviewsView(LoginRequiredMixin, View):
 
     def get(self, request, project_id: int):
         project = self._project(request, project_id)
-        status = request.GET.get("status") or ReviewStatus.OPEN
-        if status not in ReviewStatus.values:
-            status = ReviewStatus.OPEN
-        reason = request.GET.get("reason") or None
-        if reason not in ReviewReason.values:
-            reason = None
+        params = Params(request.GET)
+        status = params.choice("status", ReviewStatus.values, default=ReviewStatus.OPEN)
+        reason = params.choice("reason", ReviewReason.values)
+        if params.errors:
+            status, reason = ReviewStatus.OPEN, None
         reviews = list(selectors.review_list(project=project, status=status, reason=reason)[:50])
         items = selectors.review_items(reviews=reviews)
         context = {
@@ -122,8 +122,9 @@ class ProjectReviewsView(LoginRequiredMixin, View):
             "open": selectors.review_counts(project=project),
             "open_total": sum(selectors.review_counts(project=project).values()),
             "may_decide": selectors.user_may_review(user=request.user, project=project),
+            "errors": params.errors,
         }
-        return render(request, "qa/review_list.html", context)
+        return render(request, "qa/review_list.html", context, status=400 if params.errors else 200)
 
 
 class ProjectReviewDecideView(LoginRequiredMixin, View):

@@ -9,9 +9,12 @@ from rest_framework import exceptions, serializers, status
 from rest_framework.authtoken.models import Token
 from rest_framework.authtoken.views import ObtainAuthToken
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 from core.api import Allow, RoleMapApi
+from core.inputs import IdField, InputSerializer, IntegerField
 from core.limits import LimitExceeded
+from core.params import Params
 from core.roles import ANY, CLIENT_MANAGERS, OPERATORS
 
 from . import selectors, services
@@ -136,7 +139,9 @@ class AssignmentOutput(serializers.Serializer):
 # --- auth ---------------------------------------------------------------------------------
 
 
-class TokenInput(serializers.Serializer):
+class TokenInput(InputSerializer):
+    """{username, password}, and nothing else."""
+
     username = serializers.CharField()
     password = serializers.CharField(trim_whitespace=False)
 
@@ -144,6 +149,8 @@ class TokenInput(serializers.Serializer):
 class AuthTokenApi(ObtainAuthToken):
     """POST {username, password} -> {token}; 429 with Retry-After while failed logins lock the
     account or the address (tenancy.logins), the right password included."""
+
+    parser_classes = api_settings.DEFAULT_PARSER_CLASSES  # DRF's view names its own
 
     @extend_schema(
         request=TokenInput,
@@ -199,12 +206,12 @@ class MeApi(TenantApi):
 # --- organizations ------------------------------------------------------------------------
 
 
-class OrganizationInput(serializers.Serializer):
+class OrganizationInput(InputSerializer):
     name = serializers.CharField(max_length=200)
     kind = serializers.ChoiceField(choices=[OrganizationKind.CLIENT.value])
 
 
-class MemberInput(serializers.Serializer):
+class MemberInput(InputSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(write_only=True, trim_whitespace=False)
     email = serializers.EmailField(required=False, allow_blank=True)
@@ -269,13 +276,13 @@ class OrganizationMemberListCreateApi(OrganizationApi):
 # --- projects -----------------------------------------------------------------------------
 
 
-class ProjectInput(serializers.Serializer):
+class ProjectInput(InputSerializer):
     name = serializers.CharField(max_length=200)
     task_type = serializers.ChoiceField(choices=TaskType.choices, default=TaskType.CLASSIFICATION)
     labels = serializers.ListField(child=serializers.CharField(max_length=100), allow_empty=False)
     instructions = serializers.CharField(required=False, allow_blank=True, default="")
-    overlap = serializers.IntegerField(min_value=1, max_value=25, default=3)
-    max_overlap = serializers.IntegerField(min_value=1, max_value=25, required=False)
+    overlap = IntegerField(min_value=1, max_value=25, default=3)
+    max_overlap = IntegerField(min_value=1, max_value=25, required=False)
     gold_rate = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     consensus = serializers.ChoiceField(
         choices=ConsensusMethod.choices, default=ConsensusMethod.MAJORITY
@@ -283,7 +290,7 @@ class ProjectInput(serializers.Serializer):
     min_agreement = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
     prelabels = serializers.BooleanField(default=False)
     blind_share = serializers.FloatField(min_value=0.0, max_value=1.0, default=0.0)
-    lease_minutes = serializers.IntegerField(min_value=1, max_value=240, default=10)
+    lease_minutes = IntegerField(min_value=1, max_value=240, default=10)
     aql = serializers.FloatField(default=1.0, help_text="Audits' AQL (ISO 2859-1 value).")
     model_threshold = serializers.FloatField(
         min_value=0.0,
@@ -300,7 +307,7 @@ class ProjectInput(serializers.Serializer):
 
 
 class ProjectCreateInput(ProjectInput):
-    organization = serializers.IntegerField()
+    organization = IdField()
 
 
 class ProjectUpdateInput(ProjectInput):
@@ -310,8 +317,8 @@ class ProjectUpdateInput(ProjectInput):
         super().__init__(*args, partial=True, **kwargs)
 
 
-class WorkforceInput(serializers.Serializer):
-    user = serializers.IntegerField()
+class WorkforceInput(InputSerializer):
+    user = IdField()
     role = serializers.ChoiceField(choices=WorkforceRole.choices)
 
 
@@ -321,11 +328,11 @@ class ProjectListCreateApi(TenantApi):
     @extend_schema(responses=ProjectOutput(many=True))
     def get(self, request):
         projects = selectors.project_list_for(user=request.user).order_by("organization_id", "name")
-        organization = request.query_params.get("organization")
-        if organization:
-            if not organization.isdigit():
-                raise exceptions.ValidationError({"organization": ["Give an organization id."]})
-            projects = projects.filter(organization_id=int(organization))
+        params = Params(request.query_params)
+        organization = params.id("organization")
+        params.check()
+        if organization is not None:
+            projects = projects.filter(organization_id=organization)
         return Response(project_payload(list(projects)))
 
     @extend_schema(request=ProjectCreateInput, responses={201: ProjectOutput})

@@ -18,6 +18,8 @@ from django.db import connection
 from django.db.models import Count, Q, QuerySet
 from django.http import Http404
 
+from core.params import Invalid, parse_id
+
 from .models import (
     CLIENT_ROLES,
     AuditEvent,
@@ -310,15 +312,15 @@ def workforce_list(*, organization: Organization) -> QuerySet[Membership]:
 
 def _pk_or_404(model, pk: int | str) -> int:
     try:
-        return int(pk)
-    except (ValueError, TypeError) as exc:
+        return parse_id(pk)
+    except Invalid as exc:
         raise Http404(f"No {model._meta.verbose_name} matches the given query.") from exc
 
 
 def _get_or_404(queryset: QuerySet, pk: int | str):
     try:
-        return queryset.get(pk=int(pk))
-    except (ValueError, TypeError, queryset.model.DoesNotExist) as exc:
+        return queryset.get(pk=_pk_or_404(queryset.model, pk))
+    except queryset.model.DoesNotExist as exc:
         raise Http404(f"No {queryset.model._meta.verbose_name} matches the given query.") from exc
 
 

@@ -36,6 +36,9 @@ logger = logging.getLogger(__name__)
 User = get_user_model()
 
 MAX_LABELS = 500
+# The one answer for a username taken anywhere, by this organization's people or another
+# tenant's: it never says whose, nor that the name belongs to someone.
+USERNAME_UNAVAILABLE = "This username cannot be used; choose another."
 MAX_LABEL_LENGTH = 100
 
 
@@ -76,11 +79,18 @@ def member_create(
             f"{role!r} is not a role of a {organization.kind} organization; "
             f"choose one of: {', '.join(sorted(r.value for r in allowed))}."
         ]
-    username = (username or "").strip()
+    # As create_user() will store it (NFKC: "ａｌｉｃｅ" is "alice"), so that the check sees it.
+    username = User.normalize_username((username or "").strip())
     if not username:
         errors["username"] = ["This field may not be blank."]
-    elif User.objects.filter(username__iexact=username).exists():
-        errors["username"] = [f"The username {username!r} is taken."]
+    else:
+        try:
+            User._meta.get_field(User.USERNAME_FIELD).run_validators(username)
+        except ValidationError as exc:
+            errors["username"] = list(exc.messages)
+        else:
+            if User.objects.filter(username__iexact=username).exists():
+                errors["username"] = [USERNAME_UNAVAILABLE]
     candidate = User(username=username, email=email or "")
     try:
         validate_password(password or "", user=candidate)
@@ -89,13 +99,17 @@ def member_create(
     if errors:
         raise ValidationError(errors)
     is_operator = role == Role.OPERATOR
-    user = User.objects.create_user(
-        username=username,
-        password=password,
-        email=email or "",
-        is_staff=is_operator,
-        is_superuser=is_operator,
-    )
+    try:
+        with transaction.atomic():  # a savepoint: the same name created at the same moment
+            user = User.objects.create_user(
+                username=username,
+                password=password,
+                email=email or "",
+                is_staff=is_operator,
+                is_superuser=is_operator,
+            )
+    except IntegrityError as exc:
+        raise ValidationError({"username": [USERNAME_UNAVAILABLE]}) from exc
     membership = Membership.objects.create(user=user, organization=organization, role=role)
     logger.info(
         "member_created",

@@ -144,7 +144,7 @@ def test_client_admin_adds_a_viewer(world, api):
                 "role": "client_viewer",
             },
             "username",
-            "taken",
+            "cannot be used",
         ),
         (
             {"username": "x3", "password": "another-fine-passphrase", "role": "boss"},
