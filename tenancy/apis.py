@@ -477,12 +477,8 @@ class AuditEventListApi(TenantApi):
     def get(self, request):
         params = request.query_params
         filters = selectors.audit_filters(params)
-        limit = selectors.audit_number(params, "limit")
-        limit = AUDIT_PAGE_DEFAULT if limit is None else limit
-        if not 1 <= limit <= selectors.AUDIT_PAGE_MAX:
-            raise exceptions.ValidationError({"limit": [f"From 1 to {selectors.AUDIT_PAGE_MAX}."]})
-        before = selectors.audit_number(params, "cursor")
-        events = list(selectors.audit_event_list(**filters, before_id=before)[: limit + 1])
+        limit = filters.pop("limit", AUDIT_PAGE_DEFAULT)
+        events = list(selectors.audit_event_list(**filters)[: limit + 1])
         following = None
         if len(events) > limit:
             events = events[:limit]

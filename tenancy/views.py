@@ -154,20 +154,20 @@ def audit_log(request):
     """The security audit log for operators (anyone else: 404), newest first, filtered."""
     if not selectors.user_is_operator(request.user):
         raise Http404("No such page.")
-    error = None
+    errors = {}
     try:
-        filters = selectors.audit_filters(request.GET)
+        filters = selectors.audit_filters(request.GET, page=True)
     except ValidationError as exc:
-        filters, error = {}, " ".join(f"{k}: {' '.join(v)}" for k, v in exc.message_dict.items())
+        filters, errors = {}, exc.message_dict
     context = {
         "events": selectors.audit_event_list(**filters)[:AUDIT_PAGE_ROWS],
         "rows": AUDIT_PAGE_ROWS,
         "kinds": AuditEventKind.choices,
         "verdicts": AuditVerdict.choices,
         "params": request.GET,
-        "error": error,
+        "errors": errors,
     }
-    return render(request, "tenancy/audit_log.html", context, status=400 if error else 200)
+    return render(request, "tenancy/audit_log.html", context, status=400 if errors else 200)
 
 
 def _without_credentials(url: str) -> str | None:
