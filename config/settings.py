@@ -71,6 +71,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "core",
     "tenancy",
     "labeling",
     "prelabels",
@@ -80,6 +81,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: an unavailable database or broker answers 503 wherever it is met (core).
+    "core.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -117,9 +120,9 @@ DATABASES = {
         # per request, which cost it ~2 ms of CPU and the database a new backend process.
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         # Django's default, off: a check is a round trip (SELECT 1) before the first query of
-        # every request, ~4% of a task-queue request's CPU. Without it a database restart
-        # fails one request per worker (Django then closes the broken connection, and the
-        # worker's next request connects anew); =1 checks instead.
+        # every request, ~4% of a task-queue request's CPU. Without it a connection that its
+        # server closed (a restart) is still noticed, by a poll of its socket at the request's
+        # start (core.middleware); =1 also catches one lost without a word (a network cut).
         conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }

@@ -5,7 +5,10 @@ RoleMapApi enforces it: the objects named by the URL are resolved first (`resolv
 another tenant's object is a 404 before anything else), then the caller's role is checked
 against the method's entry. A class that handles a method without an entry is refused when it
 is defined. Rules that depend on the object (this project's QA leads, this organization's
-admins) stay with the handler, as calls of the tenancy selectors."""
+admins) stay with the handler, as calls of the tenancy selectors.
+
+A database or broker that is unavailable answers 503 with Retry-After (core/unavailable.py),
+never a 500."""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework.views import exception_handler as drf_exception_handler
+
+from . import unavailable
 
 DENIED = "You may see this but not change it."
 
@@ -67,8 +73,13 @@ class RoleMapApi(APIView):
 
 
 def exception_handler(exc, context):
-    """DRF's handler, plus service ValidationErrors as 400 {field: [reason]}, and one body for
-    every 404 so that "missing" and "another tenant's" look the same."""
+    """DRF's handler, plus service ValidationErrors as 400 {field: [reason]}, one body for
+    every 404 so that "missing" and "another tenant's" look the same, and 503 for an
+    unavailable database or broker."""
+    service = unavailable.service_of(exc)
+    if service is not None:
+        unavailable.log(service, exc, getattr(context.get("request"), "path", ""))
+        return Response(unavailable.body(service), status=503, headers=unavailable.headers())
     if isinstance(exc, DjangoValidationError):
         detail = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
