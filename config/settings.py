@@ -253,6 +253,17 @@ CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_RESULT_EXPIRES = 3600
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# Periodic work (a beat: `celery -A config beat`, or a worker started with -B). Each entry
+# expires after its interval, so that ticks queued while no worker ran do not pile up.
+LQA_OUTBOX_SECONDS = env_int("LQA_OUTBOX_SECONDS", 10)
+CELERY_BEAT_SCHEDULE = {
+    # what the outbox holds: work whose sending failed after its commit (core/outbox.py)
+    "core.outbox_deliver": {
+        "task": "core.outbox_deliver",
+        "schedule": LQA_OUTBOX_SECONDS,
+        "options": {"expires": LQA_OUTBOX_SECONDS},
+    },
+}
 
 # --- the platform ---------------------------------------------------------------------------
 # Imports: the largest upload, also the most a gzip file may expand to (decompression bombs).

@@ -24,6 +24,7 @@ from billing.models import (
     UsageEvent,
 )
 from core.jobs import JobStatus
+from core.models import OutboxMessage
 from exports.models import Export
 from labeling.models import (
     Annotation,
@@ -60,6 +61,19 @@ class PlatformFactory(factory.django.DjangoModelFactory):
         from `common` and its row. Parents must be saved already: pass them in `common`."""
         built = [cls.build(**common, **row) for row in rows]
         return cls._meta.model.objects.bulk_create(built)
+
+
+# ---- core ---------------------------------------------------------------------------------
+
+
+class OutboxMessageFactory(PlatformFactory):
+    class Meta:
+        model = OutboxMessage
+
+    topic = "core.task"
+    payload = factory.LazyFunction(
+        lambda: {"name": "tenancy.worker_ping", "args": [], "kwargs": {}, "countdown": None}
+    )
 
 
 # ---- tenancy ------------------------------------------------------------------------------
