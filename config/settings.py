@@ -263,6 +263,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": LQA_OUTBOX_SECONDS,
         "options": {"expires": LQA_OUTBOX_SECONDS},
     },
+    "core.idempotency_keys_purge": {
+        "task": "core.idempotency_keys_purge",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
 }
 
 # --- the platform ---------------------------------------------------------------------------
@@ -272,6 +277,8 @@ LQA_IMPORT_MAX_ROW_BYTES = env_int("LQA_IMPORT_MAX_ROW_BYTES", 1024**2)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440  # larger uploads stream to a temporary file
 # Exports: how long a download link works, in days.
 LQA_EXPORT_LINK_DAYS = env_int("LQA_EXPORT_LINK_DAYS", 7)
+# Idempotency-Key: how long a POST's first answer is kept for its retries, in hours.
+LQA_IDEMPOTENCY_HOURS = env_int("LQA_IDEMPOTENCY_HOURS", 24)
 # Name of the vendor organization the first migration creates (one per installation).
 LQA_VENDOR_NAME = os.environ.get("LQA_VENDOR_NAME", "Vendor")
 

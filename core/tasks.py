@@ -2,6 +2,7 @@
 
 from celery import shared_task
 
+from .idempotency import idempotency_keys_purge
 from .outbox import outbox_sweep
 
 
@@ -10,3 +11,8 @@ def outbox_deliver() -> dict:
     """Deliver what the outbox holds (work whose sending failed after its commit)."""
     return outbox_sweep()
 
+
+@shared_task(name="core.idempotency_keys_purge")
+def idempotency_purge() -> int:
+    """Forget the answers kept for retries once they are older than LQA_IDEMPOTENCY_HOURS."""
+    return idempotency_keys_purge()
