@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "guardian",
+    "core",
     "tenancy",
     "labeling",
     "prelabels",
@@ -81,6 +82,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # Outermost: an unavailable database or broker answers 503 wherever it is met (core).
+    "core.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -119,9 +122,9 @@ DATABASES = {
         # per request, which cost it ~2 ms of CPU and the database a new backend process.
         conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
         # Django's default, off: a check is a round trip (SELECT 1) before the first query of
-        # every request, ~4% of a task-queue request's CPU. Without it a database restart
-        # fails one request per worker (Django then closes the broken connection, and the
-        # worker's next request connects anew); =1 checks instead.
+        # every request, ~4% of a task-queue request's CPU. Without it a connection that its
+        # server closed (a restart) is still noticed, by a poll of its socket at the request's
+        # start (core.middleware); =1 also catches one lost without a word (a network cut).
         conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", False),
     )
 }
@@ -270,6 +273,22 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+# Periodic work (a beat: `celery -A config beat`, or a worker started with -B). Each entry
+# expires after its interval, so that ticks queued while no worker ran do not pile up.
+LQA_OUTBOX_SECONDS = env_int("LQA_OUTBOX_SECONDS", 10)
+CELERY_BEAT_SCHEDULE = {
+    # what the outbox holds: work whose sending failed after its commit (core/outbox.py)
+    "core.outbox_deliver": {
+        "task": "core.outbox_deliver",
+        "schedule": LQA_OUTBOX_SECONDS,
+        "options": {"expires": LQA_OUTBOX_SECONDS},
+    },
+    "core.idempotency_keys_purge": {
+        "task": "core.idempotency_keys_purge",
+        "schedule": 3600,
+        "options": {"expires": 3600},
+    },
+}
 
 # --- the platform ---------------------------------------------------------------------------
 # Imports: the largest upload, also the most a gzip file may expand to (decompression bombs).
@@ -292,6 +311,8 @@ LQA_QUOTAS = {
     "trainings_concurrent": env_int("LQA_QUOTA_TRAININGS_CONCURRENT", 2),
     "trainings_per_hour": env_int("LQA_QUOTA_TRAININGS_PER_HOUR", 10),
 }
+# Idempotency-Key: how long a POST's first answer is kept for its retries, in hours.
+LQA_IDEMPOTENCY_HOURS = env_int("LQA_IDEMPOTENCY_HOURS", 24)
 # Name of the vendor organization the first migration creates (one per installation).
 LQA_VENDOR_NAME = os.environ.get("LQA_VENDOR_NAME", "Vendor")
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+from contextlib import nullcontext
 
-from django.db import DatabaseError
+from django.db import DatabaseError, transaction
 from drf_spectacular.utils import (
     OpenApiParameter,
     PolymorphicProxySerializer,
@@ -372,9 +373,12 @@ class ItemAnnotationCreateApi(ItemApi):
             return Response(created, status=status.HTTP_201_CREATED)
         # The combined call: the label is committed (annotation_submit's own transaction);
         # the claim is the same service `next/` calls, in a transaction of its own. A claim
-        # that fails leaves the committed label answered as committed.
+        # that fails leaves the committed label answered as committed. (Inside the transaction
+        # of an Idempotency-Key the claim gets a savepoint, so that its failure leaves the
+        # label to commit.)
         try:
-            lease = queue.lease_next(project=item.project, user=request.user)
+            with transaction.atomic() if self.once is not None else nullcontext():
+                lease = queue.lease_next(project=item.project, user=request.user)
         except DatabaseError:
             logger.warning("queue.next_after_submit_failed", exc_info=True)
             answer = {"annotation": created, "next": None, "next_error": NEXT_FAILED}

@@ -15,10 +15,17 @@ class LabelingConfig(AppConfig):
         audit_target_register("job_id", ImportJob)
         audit_target_register("annotation_id", Annotation)
 
+        from core.outbox import outbox_handler_register
         from tenancy.selectors import project_counter_register, project_panel_register
 
+        from .imports.services import IMPORT_COMPLETED, import_completed_deliver
         from .selectors import item_counts_by_project
+        from .signals import ITEMS_COMPLETED, items_completed_deliver
         from .views import recent_items_panel
+
+        # What follows a completion, delivered from the outbox (sent as items_completed).
+        outbox_handler_register(ITEMS_COMPLETED, items_completed_deliver)
+        outbox_handler_register(IMPORT_COMPLETED, import_completed_deliver)
 
         # tenancy shows item counts and recent items on projects without importing labeling.
         project_counter_register(item_counts_by_project)

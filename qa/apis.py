@@ -83,6 +83,9 @@ class ProjectAgreementApi(ProjectApi):
                     "over_time": serializers.ListField(child=serializers.DictField()),
                     "reasons": serializers.DictField(),
                     "computed_at": serializers.DateTimeField(),
+                    "as_of": serializers.DateTimeField(
+                        help_text="The snapshot's time: every annotation committed by then is in."
+                    ),
                     "stale": serializers.BooleanField(),
                 },
             ),

@@ -4,17 +4,21 @@ The rows come through one binary COPY each (annotations, then items) and are
 decoded by numpy without a Python object per row: 3,000,000 annotations are ~130 MB of COPY
 data read in a couple of seconds. Labels are coded in SQL: the index of the label in the
 project's set for classification, a bitmask over the set for multilabel (at most 63 labels).
+Every read of a set happens in one snapshot (`snapshot()`): annotators submitting meanwhile
+cannot add an item to the second read that the first did not see.
 """
 
 from __future__ import annotations
 
 import datetime
 import io
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import psycopg
-from django.db import connection
+from django.db import connection, transaction
 from psycopg import sql
 
 from labeling.models import Annotation, AnnotationSource, Annotator, Item
@@ -146,21 +150,41 @@ def _where(project: Project, filters: Filters, a: str = "a") -> tuple[str, list]
     return " AND ".join(clauses), params
 
 
+@contextmanager
+def snapshot() -> Iterator[datetime.datetime]:
+    """Run the reads inside in one REPEATABLE READ, read-only snapshot and yield its time: every
+    row committed by then is seen, none committed later. Inside a transaction already (an outer
+    snapshot, a test's) the reads share that transaction's."""
+    outermost = not connection.in_atomic_block
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            if outermost:
+                cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            # The first statement takes the snapshot, a moment after the time it reads.
+            cursor.execute("SELECT statement_timestamp()")
+            taken = cursor.fetchone()[0]
+        yield taken
+
+
 def annotation_set(*, project: Project, filters: Filters | None = None) -> AnnotationSet:
     """Every human, external and model annotation of the project that the filters keep (review
-    decisions are verdicts, not ratings: they stay out), with the items' gold and final labels."""
+    decisions are verdicts, not ratings: they stay out), with the items' gold and final labels,
+    read in one snapshot."""
     filters = filters or Filters()
-    raw_items, ann, dur, day, codes, item_rows = _read(project, filters)
-    item_ids, items = np.unique(raw_items, return_inverse=True)
-    annotator_ids, annotators = np.unique(ann, return_inverse=True)
+    with snapshot():
+        raw_items, ann, dur, day, codes, item_rows = _read(project, filters)
+        item_ids, items = np.unique(raw_items, return_inverse=True)
+        annotator_ids, annotators = np.unique(ann, return_inverse=True)
+        people = Annotator.objects.filter(pk__in=annotator_ids.tolist())
+        names, kinds = {}, {}
+        for pk, name, kind in people.values_list("pk", "name", "kind"):
+            names[pk], kinds[pk] = name, kind
     gold = np.full(len(item_ids), -1, dtype=np.int64)
     final = np.full(len(item_ids), -1, dtype=np.int64)
     if len(item_rows["id"]):
         pos = np.searchsorted(item_ids, item_rows["id"])
         gold[pos] = item_rows["gold"]
         final[pos] = item_rows["final"]
-    names = dict(Annotator.objects.filter(pk__in=annotator_ids.tolist()).values_list("pk", "name"))
-    kinds = dict(Annotator.objects.filter(pk__in=annotator_ids.tolist()).values_list("pk", "kind"))
     return AnnotationSet(
         labels=list(project.labels),
         multilabel=project.task_type == TaskType.MULTILABEL,

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import redis
 from django.conf import settings
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 # Seconds a mark lives when no sweep clears it (a sweep lost with its worker, or one still
 # waiting in a long queue): afterwards the next completion enqueues a sweep again. A sweep
@@ -27,7 +29,11 @@ def _redis() -> redis.Redis | None:
         return None
     if _client is None:
         # One connection pool per process, made on first use (after a fork, not before it).
-        _client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        # One retry at once (a pooled connection that a Redis restart closed), no backoff: a
+        # Redis that is down fails a completion's delivery quickly, and the outbox keeps it.
+        _client = redis.Redis.from_url(
+            url, socket_timeout=5, socket_connect_timeout=2, retry=Retry(NoBackoff(), 1)
+        )
     return _client
 
 

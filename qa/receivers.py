@@ -1,4 +1,5 @@
-"""qa's answer to labeling's signals (sent after commit).
+"""qa's answer to labeling's signals (delivered from the outbox after the commit: a receiver
+that raises leaves the message for the outbox's sweep, which delivers it again).
 
 Without a broker (the demo, the unit tests: tasks run eagerly) consensus decides the completed
 items at once, in the calling process. With a broker a completion only marks its project
@@ -6,9 +7,11 @@ items at once, in the calling process. With a broker a completion only marks its
 project SWEEP_DELAY later: at a hundred completions a second, one task decides a second's worth
 of items in batches instead of a hundred tasks deciding one item each."""
 
+import contextlib
+
 from core.enqueue import runs_in_process, send
 
-from .pending import consensus_pending_mark
+from .pending import consensus_pending_clear, consensus_pending_mark
 
 # Seconds between a project's first pending completion and its sweep: long enough to gather
 # the completions of many annotators into one task, short enough that a label is final (for
@@ -22,4 +25,10 @@ def on_items_completed(
     if runs_in_process():
         send("qa.consensus_items", organization_id, project_id, list(item_ids))
     elif consensus_pending_mark(project_id=project_id):
-        send("qa.consensus_sweep", organization_id, project_id, countdown=SWEEP_DELAY)
+        try:
+            send("qa.consensus_sweep", organization_id, project_id, countdown=SWEEP_DELAY)
+        except Exception:
+            # A mark without its sweep would keep the redelivery from sending one.
+            with contextlib.suppress(Exception):
+                consensus_pending_clear(project_id=project_id)
+            raise

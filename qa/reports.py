@@ -1,7 +1,9 @@
 """Agreement reports: the figures of API.md's `GET projects/{id}/agreement/`, computed from a
 project's annotations (qa/data.py) by the pure algorithms of qa/stats, and cached per project
-and filters. A report is stale once newer annotations or a newer Dawid-Skene fit exist; big
-projects then get the stale report at once (marked so) while Celery computes the fresh one."""
+and filters. Every read of a report happens in one snapshot, whose time is the report's
+cut-off (`computed_at`, also answered as `as_of`): it holds every annotation committed by then.
+A report is stale once newer annotations or a newer Dawid-Skene fit exist; big projects then
+get the stale report at once (marked so) while Celery computes the fresh one."""
 
 from __future__ import annotations
 
@@ -14,7 +16,6 @@ import numpy as np
 import orjson
 from django.db import IntegrityError, transaction
 from django.db.models import Count, F, Q
-from django.utils import timezone
 
 from core.enqueue import enqueue
 from labeling.models import Annotation, AnnotationSource
@@ -35,6 +36,13 @@ BOOTSTRAP_REPLICATES = 1_000
 TIMELINE_DAYS = 90
 # Pairwise Cohen's kappa: a pair of annotators counts when they share this many items.
 COHEN_MIN_SHARED = 10
+# Seconds an annotation's stamp (created_at) may precede its commit, at most (generously): one
+# stamped in this window before a snapshot may have committed after it. The snapshot counts
+# the project's annotations stamped in its window, and the report stays fresh only while that
+# count holds (and nothing newer exists), so such a late commit makes it stale too.
+COMMIT_WINDOW = 30
+# The result's key of that count (kept with the report, not answered).
+_WINDOW_KEY = "window_annotations"
 
 
 def _r(value: float | None, digits: int = 4) -> float | None:
@@ -48,12 +56,18 @@ def filters_key(filters: data.Filters) -> str:
 
 
 def report_compute(*, project: Project, filters: data.Filters) -> dict:
-    """Every figure of the report from the database, now."""
+    """Every figure of the report from one snapshot of the database, taken now; `as_of` is its
+    time (ISO 8601)."""
     started = time.perf_counter()
-    annotations = data.annotation_set(project=project, filters=filters)
+    with data.snapshot() as as_of:
+        annotations = data.annotation_set(project=project, filters=filters)
+        anchoring = anchoring_compute(project=project, filters=filters)
+        in_window = _window_count(project, as_of)
     result = report_from_arrays(annotations, consensus_method=project.consensus)
-    result["anchoring"] = anchoring_compute(project=project, filters=filters)
+    result["anchoring"] = anchoring
     result["filters"] = filters.as_dict()
+    result["as_of"] = as_of.isoformat()
+    result[_WINDOW_KEY] = in_window
     result["seconds"] = round(time.perf_counter() - started, 3)
     return result
 
@@ -353,6 +367,25 @@ def _latest_change(project: Project):
     return max(stamps) if stamps else None
 
 
+def _window_count(project: Project, as_of) -> int:
+    """The project's annotations stamped in the COMMIT_WINDOW before `as_of`, or after it."""
+    since = as_of - datetime.timedelta(seconds=COMMIT_WINDOW)
+    return Annotation.objects.filter(
+        organization_id=project.organization_id, project=project, created_at__gt=since
+    ).count()
+
+
+def _fresh(project: Project, row: AgreementReport) -> bool:
+    """Nothing changed since the report's snapshot: no newer annotation or fit, and no late
+    commit of one stamped before it (the window's count holds)."""
+    if row.computed_at is None or not row.result:
+        return False
+    changed = _latest_change(project)
+    if changed is not None and changed > row.computed_at:
+        return False
+    return _window_count(project, row.computed_at) == row.result.get(_WINDOW_KEY)
+
+
 def _report_row(project: Project, filters: data.Filters) -> AgreementReport:
     key = filters_key(filters)
     try:
@@ -371,11 +404,12 @@ def report_refresh(*, project: Project, filters: data.Filters) -> AgreementRepor
     """Compute and store the report (the Celery task and small projects)."""
     row = _report_row(project, filters)
     result = report_compute(project=project, filters=filters)
-    now = timezone.now()
+    as_of = datetime.datetime.fromisoformat(result["as_of"])
     AgreementReport.objects.filter(pk=row.pk).update(
-        result=result, seconds=result["seconds"], computed_at=now, refreshing=False
+        result=result, seconds=result["seconds"], computed_at=as_of, refreshing=False
     )
-    row.result, row.seconds, row.computed_at, row.refreshing = result, result["seconds"], now, False
+    row.result, row.seconds = result, result["seconds"]
+    row.computed_at, row.refreshing = as_of, False
     logger.info(
         "agreement_report_computed",
         extra={
@@ -390,13 +424,12 @@ def report_refresh(*, project: Project, filters: data.Filters) -> AgreementRepor
 def report_get(
     *, project: Project, filters: data.Filters, background: bool = True
 ) -> tuple[dict | None, dict]:
-    """The report and its state {computed_at, stale, refreshing}. Small projects are computed
-    in the request when needed; big ones are refreshed in Celery, and until the first result
-    exists the report is None. Without `background` (a task that needs it now) it is always
-    computed here when missing or stale."""
+    """The report and its state {computed_at, as_of (the same: the snapshot's time), stale,
+    refreshing}. Small projects are computed in the request when needed; big ones are
+    refreshed in Celery, and until the first result exists the report is None. Without
+    `background` (a task that needs it now) it is always computed here when missing or stale."""
     row = _report_row(project, filters)
-    changed = _latest_change(project)
-    fresh = row.computed_at is not None and (changed is None or changed <= row.computed_at)
+    fresh = _fresh(project, row)
     if not fresh:
         size = (
             row.result["annotations"]
@@ -418,7 +451,11 @@ def report_get(
             row.refreshing = True
     state = {
         "computed_at": row.computed_at,
+        "as_of": row.computed_at,
         "stale": not fresh,
         "refreshing": bool(row.refreshing),
     }
-    return row.result, state
+    report = row.result
+    if report is not None:
+        report = {key: value for key, value in report.items() if key != _WINDOW_KEY}
+    return report, state

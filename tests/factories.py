@@ -24,6 +24,7 @@ from billing.models import (
     UsageEvent,
 )
 from core.jobs import JobStatus
+from core.models import IdempotencyKey, OutboxMessage
 from exports.models import Export
 from labeling.models import (
     Annotation,
@@ -64,6 +65,33 @@ class PlatformFactory(factory.django.DjangoModelFactory):
         from `common` and its row. Parents must be saved already: pass them in `common`."""
         built = [cls.build(**common, **row) for row in rows]
         return cls._meta.model.objects.bulk_create(built)
+
+
+# ---- core ---------------------------------------------------------------------------------
+
+
+class OutboxMessageFactory(PlatformFactory):
+    class Meta:
+        model = OutboxMessage
+
+    topic = "core.task"
+    payload = factory.LazyFunction(
+        lambda: {"name": "tenancy.worker_ping", "args": [], "kwargs": {}, "countdown": None}
+    )
+
+
+class IdempotencyKeyFactory(PlatformFactory):
+    class Meta:
+        model = IdempotencyKey
+
+    user = factory.SubFactory("tests.factories.UserFactory")
+    key = factory.Sequence(lambda n: f"key-{n}")
+    request = "POST /api/v1/organizations/"
+    fingerprint = factory.Sequence(lambda n: f"{n:064x}")
+    status_code = 201
+    content_type = "application/json"
+    body = b'{"id": 1}'
+    created_at = factory.LazyFunction(timezone.now)
 
 
 # ---- tenancy ------------------------------------------------------------------------------

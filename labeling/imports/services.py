@@ -28,6 +28,7 @@ from django.utils.text import get_valid_filename
 from billing.services import usage_add
 from core.enqueue import enqueue
 from core.jobs import JobStatus
+from core.outbox import outbox_add, outbox_deliver_on_commit
 from tenancy.models import Project, TaskType
 from tenancy.quotas import quota_check, quota_claimed
 
@@ -260,13 +261,25 @@ def _attempt(job: ImportJob, stats: _Stats, progress: _Progress, *, checked: boo
         )
         if stats.annotations:
             # Rows that brought their overlap's worth of labels are complete: consensus decides
-            # them like any other (after the commit, in batches).
-            keys = (job.organization_id, job.project_id, dataset.pk)
-            transaction.on_commit(lambda: _announce_completed(*keys))
+            # them like any other, announced after the commit in batches (by an outbox message
+            # of this transaction: delivered by the outbox's sweep if it cannot be at once).
+            message = outbox_add(
+                topic=IMPORT_COMPLETED,
+                payload={"organization_id": job.organization_id, "project_id": job.project_id,
+                         "dataset_id": dataset.pk},
+            )  # fmt: skip
+            outbox_deliver_on_commit(message)
 
 
+# The outbox topic of an import that completed items (labeling.apps registers the handler).
+IMPORT_COMPLETED = "labeling.import_completed"
 # Items per items_completed signal of an import (without a broker, each one consensus call).
 ANNOUNCE_BATCH = 1_000
+
+
+def import_completed_deliver(payload: dict) -> None:
+    """Send items_completed for the dataset's completed items that wait for consensus."""
+    _announce_completed(payload["organization_id"], payload["project_id"], payload["dataset_id"])
 
 
 def _announce_completed(organization_id: int, project_id: int, dataset_id: int) -> None:

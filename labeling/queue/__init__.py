@@ -20,6 +20,7 @@ from django.db.models import Count, F, Q
 from django.utils import timezone
 
 from billing.services import usage_add
+from core.outbox import outbox_deliver_on_commit
 from tenancy.models import Project, TaskType
 
 from ..imports.rows import RowInvalid, RowValidator
@@ -32,7 +33,6 @@ from ..models import (
     ItemStatus,
     Lease,
 )
-from ..signals import items_completed
 from . import postgres
 
 
@@ -116,22 +116,17 @@ def annotation_submit(*, item: Item, user, label, duration_ms: int | None = None
     Conflict and writes nothing. The item completes when it reaches its overlap. The given item
     is brought up to date (done, status) and is the annotation's `item`. Its usage is counted
     in the same statement, which is atomic by itself (no BEGIN and COMMIT outside a
-    transaction); what follows a completion runs once it is committed."""
+    transaction). A completion's outbox message is written in that statement too and delivered
+    once it is committed (items_completed); a delivery that fails is logged and left to the
+    outbox's sweep: the label is saved whatever the broker does."""
     project = item.project
     value = label_clean(project=project, value=label)
     now = timezone.now()
-    annotation, completes = _submit(
+    annotation, outbox_id = _submit(
         project=project, item=item, user=user, value=value, duration_ms=duration_ms, now=now
     )
-    if completes:
-        transaction.on_commit(
-            lambda: items_completed.send(
-                None,
-                organization_id=item.organization_id,
-                project_id=item.project_id,
-                item_ids=[item.pk],
-            )
-        )
+    if outbox_id is not None:
+        outbox_deliver_on_commit(outbox_id)
     return annotation
 
 
@@ -139,8 +134,8 @@ _REFUSED = {"labeled": ALREADY_LABELED, "full": NEEDS_NO_MORE}
 
 
 def _submit(*, project: Project, item: Item, user, value, duration_ms, now):
-    """(the new annotation, whether it completes the item), the given item brought up to date:
-    one call of labeling_submission() (labeling/sql/), which counts the usage as
+    """(the new annotation, its completion's outbox message or None), the given item brought up
+    to date: one call of labeling_submission() (labeling/sql/), which counts the usage as
     billing_usage_annotation() (billing/sql/) in the same statement."""
     call = {
         "item_id": item.pk,
@@ -175,7 +170,7 @@ def _submit(*, project: Project, item: Item, user, value, duration_ms, now):
         created_at=now,
     )
     annotation._state.adding, annotation._state.db = False, connection.alias
-    return annotation, done.completes
+    return annotation, done.outbox_id if done.completes else None
 
 
 @transaction.atomic

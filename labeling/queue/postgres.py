@@ -79,6 +79,7 @@ class Submission(NamedTuple):
     organization_id: int | None
     project_id: int | None
     annotator_id: int | None
+    outbox_id: int | None  # a completion's message (labeling.items_completed), to deliver
 
 
 def submission(
@@ -92,9 +93,9 @@ def submission(
     day: datetime.date,
     prelabels: bool,
 ) -> Submission:
-    """Record a clean label: the annotation, its lease, the item's count and completion, and
-    the usage, or nothing (the outcome says why). Without `annotator_id` the function finds
-    the caller's ('no_annotator' when they have none yet)."""
+    """Record a clean label: the annotation, its lease, the item's count and completion (with
+    its outbox message), and the usage, or nothing (the outcome says why). Without
+    `annotator_id` the function finds the caller's ('no_annotator' when they have none yet)."""
     params = [item_id, user.pk, annotator_id, orjson.dumps(label).decode(), duration_ms, now, day,
               prelabels]  # fmt: skip
     with connection.cursor() as cursor:

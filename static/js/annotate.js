@@ -42,11 +42,14 @@
   let last = null;          // the last submission while it may be undone: {annotation, item, until}
   let skewMs = 0;           // server clock minus this machine's clock
   let statsSeq = 0;
+  let sending = null;       // the submission not answered yet: {item, label, key, body}
+  let resendTimer = null;
+  const RESEND_MAX_SECONDS = 30;
 
   // --- talking to the API -------------------------------------------------------------------
 
-  function call(method, url, body) {
-    const headers = {Accept: "application/json", "X-CSRFToken": csrf};
+  function call(method, url, body, extraHeaders) {
+    const headers = Object.assign({Accept: "application/json", "X-CSRFToken": csrf}, extraHeaders || {});
     const init = {method: method, headers: headers, credentials: "same-origin"};
     if (body !== undefined) {
       headers["Content-Type"] = "application/json";
@@ -61,7 +64,7 @@
         if (text) {
           try { data = JSON.parse(text); } catch (err) { data = {detail: "HTTP " + r.status}; }
         }
-        return {status: r.status, data: data};
+        return {status: r.status, data: data, retryAfter: Number(r.headers.get("Retry-After")) || 0};
       });
     });
   }
@@ -79,6 +82,15 @@
   }
 
   const OFFLINE = "Could not reach the server. Check your connection and try again.";
+
+  // One Idempotency-Key per submission: a fresh key for each label, the same key (and body)
+  // when the same submission is sent again because its answer did not arrive, so that the
+  // retry gets the first answer instead of labeling twice.
+  function newKey() {
+    const bytes = new Uint8Array(16);
+    window.crypto.getRandomValues(bytes);
+    return Array.prototype.map.call(bytes, function (b) { return (b + 256).toString(16).slice(1); }).join("");
+  }
 
   // --- page state ---------------------------------------------------------------------------
 
@@ -360,13 +372,24 @@
 
   function submit() {
     if (mode !== "task" || busy || selected.length === 0) return;
+    clearTimeout(resendTimer);
     const current = task;
     busy = true;
     sync();
-    const duration = Math.min(MAX_DURATION_MS, Math.max(0, Math.round(performance.now() - current.shownAt)));
-    // The combined call: the label and the next task in one request.
-    const body = {label: multilabel ? selected.slice() : selected[0], duration_ms: duration, next: true};
-    call("POST", withId(urls.annotate, current.item), body).then(function (res) {
+    const label = multilabel ? selected.slice() : selected[0];
+    if (!sending || sending.item !== current.item || sending.label !== JSON.stringify(label)) {
+      const duration = Math.min(MAX_DURATION_MS, Math.max(0, Math.round(performance.now() - current.shownAt)));
+      // The combined call: the label and the next task in one request.
+      sending = {item: current.item, label: JSON.stringify(label), key: newKey(),
+                 body: {label: label, duration_ms: duration, next: true}};
+    }
+    const attempt = sending;
+    call("POST", withId(urls.annotate, current.item), attempt.body, {"Idempotency-Key": attempt.key}).then(function (res) {
+      if (res.status === 503) {
+        resendLater(res);
+        return;
+      }
+      sending = null;
       if (res.status === 201 && res.data) {
         last = {annotation: res.data.annotation.id, item: current.item, until: current.expiresAt};
         refreshStats();
@@ -383,10 +406,18 @@
       toast(reason(res), "bad");
       next(false);
     }, function () {
-      busy = false;
-      sync();
-      toast(OFFLINE, "bad");
+      resendLater({status: 0, data: {detail: "Could not reach the server."}, retryAfter: 3});
     });
+  }
+
+  // No answer, or the server is briefly unavailable: send the same label again (same key,
+  // so it counts once) when the server says, unless the annotator presses Enter first.
+  function resendLater(res) {
+    busy = false;
+    sync();
+    const seconds = Math.min(RESEND_MAX_SECONDS, Math.max(1, res.retryAfter || (res.data && res.data.retry_after) || 5));
+    toast(reason(res) + " Your label is sent again in " + seconds + " s (Enter: now); it counts once.", "bad");
+    resendTimer = setTimeout(submit, seconds * 1000);
   }
 
   function skip() {

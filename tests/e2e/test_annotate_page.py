@@ -14,6 +14,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
+from core.models import IdempotencyKey
 from labeling import queue
 from labeling.models import Annotation, Item, Lease
 from tenancy import services as tenancy_services
@@ -117,6 +118,11 @@ def test_annotator_labels_five_items_with_the_keyboard_and_skips_one(
         "request",
         lambda r: r.method == "POST" and "/api/v1/" in r.url and posts.append((r.url, r.post_data)),
     )
+    keys: list = []  # the Idempotency-Key of each submission
+    page.on(
+        "request",
+        lambda r: r.url.endswith("/annotations/") and keys.append(r.headers.get("idempotency-key")),
+    )
 
     first = open_annotate_page(page, project)
     expect(page.get_by_test_id("today-count")).to_have_text("1")
@@ -156,6 +162,9 @@ def test_annotator_labels_five_items_with_the_keyboard_and_skips_one(
     submissions = [json.loads(body) for url, body in posts if url.endswith("/annotations/")]
     assert len(submissions) == 5 and all(body["next"] is True for body in submissions)
     assert sum(url.endswith("/next/") for url, _ in posts) == 2
+    # A key of its own for each label, kept with its answer.
+    assert len(set(keys)) == 5 and None not in keys
+    assert set(IdempotencyKey.objects.filter(user=ann).values_list("key", flat=True)) == set(keys)
     assert all(a.duration_ms is not None and a.duration_ms > 0 for a in annotations)
     # What was shown was the item's own text.
     texts = dict(Item.objects.filter(pk__in=chosen).values_list("pk", "data__text"))
@@ -167,6 +176,42 @@ def test_annotator_labels_five_items_with_the_keyboard_and_skips_one(
     current = shown_item(page)
     assert current not in chosen and current != skipped
     assert Lease.objects.get(item_id=current, user=ann).annotation_id is None
+
+
+def test_a_label_whose_answer_was_lost_is_sent_again_with_its_key_and_counts_once(
+    e2e_world, page, log_in
+):
+    """The submission reaches the server, which saves it, but its answer never reaches the
+    page (the network drops it): the page says so, Enter sends the same label again with the
+    same key, and the server answers the first answer instead of "labeled already"."""
+    project, ann = e2e_world.a.project, e2e_world.users["annotator"]
+    make_items(project, 3)
+    log_in("ann")
+    sent: list = []
+
+    def lose_the_first_answer(route):
+        sent.append(route.request.headers.get("idempotency-key"))
+        if len(sent) == 1:
+            route.fetch()  # the server gets it and commits the label
+            route.abort("connectionreset")
+        else:
+            route.continue_()
+
+    page.route(re.compile(r".*/api/v1/items/\d+/annotations/$"), lose_the_first_answer)
+    item = open_annotate_page(page, project)
+    page.keyboard.press("2")
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("toast")).to_contain_text("it counts once")
+    expect(page.get_by_test_id("task")).to_have_attribute("data-item", str(item))
+    assert Annotation.objects.filter(item_id=item, annotator__user=ann).count() == 1
+
+    page.keyboard.press("Enter")
+    expect(page.get_by_test_id("task")).not_to_have_attribute("data-item", str(item))
+
+    assert len(sent) == 2 and sent[0] == sent[1] is not None
+    labels = Annotation.objects.filter(item_id=item, annotator__user=ann)
+    assert [a.label for a in labels] == ["negative"]
+    assert IdempotencyKey.objects.get(user=ann, key=sent[0]).status_code == 201
 
 
 def test_two_annotators_at_once_get_different_items(e2e_world, page, log_in, browser, live_server):
