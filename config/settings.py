@@ -1,9 +1,10 @@
 """Settings, read from the environment.
 
-With nothing set the platform runs on the embedded default: DEBUG on, the embedded PostgreSQL
-server in var/pg/ (config/embedded_pg.py starts it), Celery tasks executed eagerly in the
-calling process. Production sets at least DJANGO_DEBUG=0, SECRET_KEY, DJANGO_ALLOWED_HOSTS,
-DATABASE_URL and CELERY_BROKER_URL (Redis); README.md lists every variable.
+DEBUG is off unless DJANGO_DEBUG=1, and outside debug a strong SECRET_KEY is required
+(config/secret_key.py). With only DJANGO_DEBUG=1 set the platform runs on the embedded default:
+the embedded PostgreSQL server in var/pg/ (config/embedded_pg.py starts it), Celery tasks
+executed eagerly in the calling process. Production sets at least SECRET_KEY,
+DJANGO_ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL (Redis); README.md lists every variable.
 """
 
 import os
@@ -12,7 +13,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from . import embedded_pg
+from . import embedded_pg, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,14 +46,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DJANGO_DEBUG=0")
-    # Only ever used with DEBUG on, on a developer's machine.
-    SECRET_KEY = "django-insecure-local-development-key-never-used-in-production"
+# Rotation: the new key in SECRET_KEY, the old ones here until what they signed expired.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+if not DEBUG:
+    secret_key.require_strong(SECRET_KEY, SECRET_KEY_FALLBACKS)
+elif not SECRET_KEY:
+    SECRET_KEY = secret_key.DEVELOPMENT_KEY
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
