@@ -122,7 +122,11 @@ def test_quality_table_sorts_under_the_policy(e2e_world, page, log_in, violation
     page.goto(f"/projects/{project.pk}/quality/")
     table = page.get_by_test_id("annotator-table")
     expect(table).to_contain_text("vendorB/carl")
-    expect(page.get_by_test_id("heatmap").locator("td.diag")).to_have_count(3)
+    diagonal = page.get_by_test_id("heatmap").locator("td.diag")
+    expect(diagonal).to_have_count(3)
+    # Shaded by its share of the row (an attribute and the stylesheet, no style attribute).
+    shade = diagonal.first.evaluate("e => [e.dataset.heat, getComputedStyle(e).backgroundColor]")
+    assert int(shade[0]) >= 5 and shade[1].startswith("rgba(37, 99, 235, 0."), shade
 
     def column(index: int) -> list[str]:
         return table.locator(f"tbody tr td:nth-child({index})").all_inner_texts()
