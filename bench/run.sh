@@ -31,8 +31,12 @@ if [[ $name == queue ]]; then
     -c "CREATE EXTENSION IF NOT EXISTS pg_stat_statements" \
     -c "GRANT EXECUTE ON FUNCTION pg_stat_statements_reset TO labelqa" >/dev/null
 fi
-unset CELERY_BROKER_URL
+unset CELERY_BROKER_URL SECRET_KEY_FALLBACKS
 export LOG_LEVEL=WARNING
+# The in-process benchmarks run as they always did, with debug on (it is off by default now);
+# the ones behind gunicorn turn it off below. A fresh key per run.
+SECRET_KEY=$(bash platform/secret_key.sh)
+export DJANGO_DEBUG=1 SECRET_KEY
 .venv/bin/python manage.py migrate -v0
 case "$name" in
   import) .venv/bin/python bench/import_bench.py --rows "${1:-1000000}" ;;
@@ -44,8 +48,6 @@ case "$name" in
     export WEB_PORT=${BENCH_WEB_PORT:-8390} WEB_WORKERS=${BENCH_WEB_WORKERS:-4}
     export DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
       DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0 MEDIA_ROOT=$LQA_VAR/media
-    SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-    export SECRET_KEY
     # Consensus as in production: completions mark the project in Redis and a Celery worker
     # sweeps it (qa.receivers); one worker process, as its sweeps are one project's anyway.
     export REDIS_PORT=${BENCH_REDIS_PORT:-6395} CELERY_CONCURRENCY=1
@@ -65,8 +67,6 @@ case "$name" in
     export WEB_PORT=${BENCH_WEB_PORT:-8390} WEB_WORKERS=${BENCH_WEB_WORKERS:-2}
     export DJANGO_DEBUG=0 DJANGO_ALLOWED_HOSTS=127.0.0.1 DJANGO_SECURE_SSL_REDIRECT=0 \
       DJANGO_SECURE_COOKIES=0 DJANGO_HSTS_SECONDS=0 MEDIA_ROOT=$LQA_VAR/media
-    SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-    export SECRET_KEY
     trap 'bash platform/services.sh stop web >/dev/null || true
       bash platform/services.sh stop postgres >/dev/null || true; rm -rf "$LQA_VAR" "$LQA_PGDATA"' EXIT
     .venv/bin/python manage.py collectstatic --noinput >/dev/null  # the dashboard page is timed too

@@ -1,9 +1,10 @@
 """Settings, read from the environment.
 
-With nothing set the platform runs on the embedded default: DEBUG on, the embedded PostgreSQL
-server in var/pg/ (config/embedded_pg.py starts it), Celery tasks executed eagerly in the
-calling process. Production sets at least DJANGO_DEBUG=0, SECRET_KEY, DJANGO_ALLOWED_HOSTS,
-DATABASE_URL and CELERY_BROKER_URL (Redis); README.md lists every variable.
+DEBUG is off unless DJANGO_DEBUG=1, and outside debug a strong SECRET_KEY is required
+(config/secret_key.py). With only DJANGO_DEBUG=1 set the platform runs on the embedded default:
+the embedded PostgreSQL server in var/pg/ (config/embedded_pg.py starts it), Celery tasks
+executed eagerly in the calling process. Production sets at least SECRET_KEY,
+DJANGO_ALLOWED_HOSTS, DATABASE_URL and CELERY_BROKER_URL (Redis); README.md lists every variable.
 """
 
 import os
@@ -13,7 +14,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from . import embedded_pg
+from . import embedded_pg, secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -46,14 +47,15 @@ def env_list(name: str, default: list[str]) -> list[str]:
     return [part.strip() for part in value.split(",") if part.strip()]
 
 
-DEBUG = env_bool("DJANGO_DEBUG", True)
+DEBUG = env_bool("DJANGO_DEBUG", False)
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured("SECRET_KEY must be set in the environment when DJANGO_DEBUG=0")
-    # Only ever used with DEBUG on, on a developer's machine.
-    SECRET_KEY = "django-insecure-local-development-key-never-used-in-production"
+# Rotation: the new key in SECRET_KEY, the old ones here until what they signed expired.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+if not DEBUG:
+    secret_key.require_strong(SECRET_KEY, SECRET_KEY_FALLBACKS)
+elif not SECRET_KEY:
+    SECRET_KEY = secret_key.DEVELOPMENT_KEY
 
 ALLOWED_HOSTS = env_list(
     "DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"] if DEBUG else []
@@ -85,6 +87,8 @@ MIDDLEWARE = [
     # Outermost: an unavailable database or broker answers 503 wherever it is met (core).
     "core.middleware.ServiceUnavailableMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # Outside everything that may answer on its own (static files, CSRF failures, errors).
+    "core.csp.ContentSecurityPolicyMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -194,6 +198,18 @@ SECURE_HSTS_PRELOAD = SECURE_HSTS_SECONDS > 0
 if env_bool("DJANGO_BEHIND_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Enforced on every response (core/csp.py): no inline script or style on any page, only the
+# site's own files; task data may show images and media from data: and https: URLs.
+SECURE_CSP = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:", "https:"],
+    "media-src": ["'self'", "data:", "https:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'none'"],
+    "frame-ancestors": ["'none'"],
+    "form-action": ["'self'"],
+}
+
 # --- REST API -------------------------------------------------------------------------------
 REST_FRAMEWORK = {
     # Token first: its WWW-Authenticate header makes anonymous API calls answer 401, not 403.
@@ -205,7 +221,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
-        "rest_framework.renderers.BrowsableAPIRenderer",
+        "core.csp.BrowsableAPIRenderer",  # DRF's, without an inline style block
     ],
     "DEFAULT_PARSER_CLASSES": [
         "core.inputs.JSONParser",  # bounded in size and nesting

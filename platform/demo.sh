@@ -15,8 +15,12 @@ cd "$ROOT"
 bash platform/bootstrap.sh
 
 # The embedded default on purpose: drop anything a `prod.sh env` or test shell may have set.
-unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND LQA_TEST_CELERY \
-  DJANGO_DEBUG DJANGO_ALLOWED_HOSTS DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES DJANGO_HSTS_SECONDS
+unset DATABASE_URL CELERY_BROKER_URL CELERY_RESULT_BACKEND LQA_TEST_CELERY SECRET_KEY_FALLBACKS \
+  DJANGO_ALLOWED_HOSTS DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES DJANGO_HSTS_SECONDS
+# Debug on, explicitly (it is off by default), with the demo's own key: made once in var/ and
+# kept, so logins survive a restart of the demo.
+SECRET_KEY=$(bash platform/secret_key.sh "$ROOT/var/demo_secret_key")
+export DJANGO_DEBUG=1 SECRET_KEY
 
 echo "demo: PostgreSQL (embedded, data in var/pg)"
 .venv/bin/python -m config.embedded_pg start

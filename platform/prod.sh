@@ -17,14 +17,7 @@ PG_PORT=${PG_PORT:-54320} REDIS_PORT=${REDIS_PORT:-6390} WEB_PORT=${WEB_PORT:-80
 VAR=${LQA_VAR:-$ROOT/var}
 
 # The secret key is generated once and kept (mode 600): sessions survive restarts.
-secret_key() {
-  local f=$VAR/secret_key
-  if [[ ! -s $f ]]; then
-    mkdir -p "$VAR"
-    (umask 077 && head -c 48 /dev/urandom | base64 | tr -d '\n/+=' >"$f")
-  fi
-  cat "$f"
-}
+secret_key() { bash "$ROOT/platform/secret_key.sh" "$VAR/secret_key"; }
 
 print_env() {
   local k v

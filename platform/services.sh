@@ -8,7 +8,8 @@
 #      LQA_VAR     state dir: pid files, logs, redis dir        (default <repo>/var)
 #      LQA_PGDATA  PostgreSQL cluster, owned by `postgres`      (default /tmp/labelqa-pg-$PG_PORT)
 #      LQA_PG_FAST=1  throwaway cluster: no fsync, role labelqa is a superuser
-# celery and web run with the caller's environment (DATABASE_URL, CELERY_BROKER_URL, ...).
+# celery and web run with the caller's environment (DJANGO_DEBUG, SECRET_KEY, DATABASE_URL,
+# CELERY_BROKER_URL, ...): outside debug the settings refuse to start without a strong key.
 # `status` exits 3 when any asked-for service is down.
 set -euo pipefail
 

@@ -59,11 +59,13 @@ trap 'exit 143' TERM
 start() { STARTED+=("$1"); "${SVC[@]}" start "$1"; }
 
 # ---- environment: defaults only, nothing a `prod.sh env` shell may have left ----------------
-unset DJANGO_DEBUG DJANGO_ALLOWED_HOSTS DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES \
+unset DJANGO_ALLOWED_HOSTS DJANGO_SECURE_SSL_REDIRECT DJANGO_SECURE_COOKIES \
   DJANGO_HSTS_SECONDS DJANGO_BEHIND_PROXY DATABASE_CONN_MAX_AGE DATABASE_URL \
-  CELERY_BROKER_URL CELERY_RESULT_BACKEND
-SECRET_KEY=$(head -c 48 /dev/urandom | base64 | tr -d '\n/+=')
-export SECRET_KEY LQA_TEST_CELERY=1 LQA_PG_FAST=1
+  CELERY_BROKER_URL CELERY_RESULT_BACKEND SECRET_KEY_FALLBACKS
+# The development settings (loopback hosts, no HTTPS redirect), as pytest-django turns DEBUG
+# itself off; the Celery worker and the checks below get the same. A fresh key per run.
+SECRET_KEY=$(bash platform/secret_key.sh)
+export DJANGO_DEBUG=1 SECRET_KEY LQA_TEST_CELERY=1 LQA_PG_FAST=1
 
 step "system packages (apt.sh)" bash platform/apt.sh
 step "virtualenv (bootstrap.sh)" bash platform/bootstrap.sh

@@ -29,10 +29,11 @@
   const MAX_PIXELS_SIDE = 1024;
   const PIXELS_DRAWN_SIDE = 320;  // the longer side of a drawn picture, in CSS pixels
   const MAX_DURATION_MS = 86400000;  // what the API accepts
+  // What the page's Content-Security-Policy lets load (img-src, media-src): https and data:.
   const MEDIA_URL = {
-    image: /^(https?:\/\/|data:image\/)/i,
-    audio: /^(https?:\/\/|data:audio\/)/i,
-    video: /^(https?:\/\/|data:video\/)/i,
+    image: /^(https:\/\/|data:image\/)/i,
+    audio: /^(https:\/\/|data:audio\/)/i,
+    video: /^(https:\/\/|data:video\/)/i,
   };
 
   let mode = "loading";     // loading | task | done | failed
@@ -148,7 +149,7 @@
     if (/^data:/i.test(url)) return url;
     try {
       const parsed = new URL(url);
-      return parsed.protocol === "http:" || parsed.protocol === "https:" ? parsed.href : null;
+      return parsed.protocol === "https:" ? parsed.href : null;
     } catch (err) {
       return null;
     }
@@ -176,7 +177,7 @@
       node.controls = true;
       node.preload = "metadata";
     }
-    node.src = url;  // a property, checked above: http(s) or a data: URL of this kind
+    node.src = url;  // a property, checked above: https or a data: URL of this kind
     node.dataset.testid = "task-" + kind;
     return node;
   }
@@ -245,7 +246,7 @@
       }
       const url = safeUrl(kind, data[kind]);
       if (url) blocks.push(figure(kind, mediaNode(kind, url)));
-      else rows.push([kind, data[kind], "not shown: only http(s) and data:" + kind + "/ URLs are displayed"]);
+      else rows.push([kind, data[kind], "not shown: only https and data:" + kind + "/ URLs are displayed"]);
       known[kind] = true;
     });
     Object.keys(data).forEach(function (key) {

@@ -13,7 +13,7 @@
       return fetch(row.getAttribute("data-url"), {credentials: "same-origin"})
         .then(function (response) { return response.json(); })
         .then(function (job) {
-          row.querySelector(".progress > span").style.width = Math.round(100 * job.progress) + "%";
+          row.querySelector(".progress rect").setAttribute("width", Math.round(100 * job.progress));
           row.querySelector("[data-testid=export-rows]").textContent = job.rows;
           return job.status === "succeeded" || job.status === "failed";
         });

@@ -21,9 +21,9 @@
     box.hidden = false;
     badge.textContent = LABELS[status] || status;
     badge.className = "badge " + ({succeeded: "ok", failed: "bad"}[status] || "warn");
-    bar.parentElement.className = "progress big " + status;
+    bar.closest(".progress").className = "progress big " + status;
     message.textContent = text;
-    bar.style.width = Math.round(100 * fraction) + "%";
+    bar.setAttribute("width", Math.round(100 * fraction));  // an SVG rect in a 0..100 box
   }
 
   function showErrors(list) {

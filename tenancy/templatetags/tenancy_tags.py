@@ -10,7 +10,7 @@ def get_item(mapping, key):
 
 @register.simple_tag
 def percent(part, whole) -> str:
-    """A CSS width: 0..100 with one decimal, 0 when there is nothing."""
+    """A share in percent (a bar's width): 0..100 with one decimal, 0 when there is nothing."""
     if not whole:
         return "0"
     return f"{min(100.0, 100.0 * (part or 0) / whole):.1f}"

@@ -507,7 +507,7 @@ def test_task_data_cannot_run_script(e2e_world, page, log_in, live_server):
         "note": note,
         "image": "javascript:window.__pwned=3",
         "audio": "data:text/html,<script>window.__pwned=4</script>",
-        "video": "http://127.0.0.1:9/clip.mp4",
+        "video": "https://127.0.0.1:9/clip.mp4",
         "<b onmouseover=alert(5)>key</b>": {"html": "<svg onload=window.__pwned=6>"},
     }
     Item.objects.filter(pk=item.pk).update(data=data)
@@ -524,17 +524,17 @@ def test_task_data_cannot_run_script(e2e_world, page, log_in, live_server):
         "<b onmouseover=alert(5)>key</b>"
     )
     expect(fields).to_contain_text('"html": "<svg onload=window.__pwned=6>"')
-    # Unsafe URLs are listed as text, not loaded; a plain http(s) one is.
+    # Unsafe URLs are listed as text, not loaded; a plain https one is.
     expect(field_row(page, "image").locator("td")).to_contain_text(
-        [data["image"] + "not shown: only http(s) and data:image/ URLs"]
+        [data["image"] + "not shown: only https and data:image/ URLs"]
     )
     expect(field_row(page, "audio").locator("td")).to_contain_text(
-        [data["audio"] + "not shown: only http(s) and data:audio/ URLs"]
+        [data["audio"] + "not shown: only https and data:audio/ URLs"]
     )
     task = page.get_by_test_id("task")
     expect(task.locator("img, script, svg, b, audio")).to_have_count(0)
     expect(page.get_by_test_id("task-video")).to_have_attribute(
-        "src", "http://127.0.0.1:9/clip.mp4"
+        "src", "https://127.0.0.1:9/clip.mp4"
     )
     page.keyboard.press("1")
     page.mouse.move(300, 400)
