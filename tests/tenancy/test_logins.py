@@ -241,5 +241,5 @@ def test_the_cache_is_the_brokers_redis_in_production_and_memory_without_one():
     assert production.stdout.split() == ["RedisCache", "redis://127.0.0.1:6379/2"]
     own = run_python(CACHE, {**PRODUCTION_ENV, "LQA_CACHE_URL": "redis://cache.internal:6379/5"})
     assert own.stdout.split() == ["RedisCache", "redis://cache.internal:6379/5"]
-    demo = run_python(CACHE, {})
+    demo = run_python(CACHE, {"DJANGO_DEBUG": "1"})  # the demo: debug, no broker
     assert demo.stdout.split() == ["LocMemCache", "-"]
